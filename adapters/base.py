@@ -1,0 +1,61 @@
+"""The one extension point for running work: :class:`Adapter`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pydantic import SecretStr
+
+from switchboard.events import AdapterEvent
+from switchboard.models import Provider, Task
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything an adapter needs for one attempt.
+
+    ``api_key`` is the secret read from ``provider.config.api_key_env`` by the engine;
+    adapters must never log it or put it in an event.
+    """
+
+    task: Task
+    provider: Provider
+    api_key: SecretStr | None
+    attempt: int = 1
+
+
+class Adapter(ABC):
+    """Runs one attempt of a task on one provider and yields canonical events.
+
+    Subclasses set ``kind`` (the name used in config: ``adapter = "KIND"``) and
+    ``capabilities`` (data the router filters on, e.g. ``streams``, ``edits_files``,
+    ``reports_cost``), and implement :meth:`run`.
+
+    An adapter never touches the store, the ledger or the router: it turns the
+    native stream of its harness or API into events and its native errors into
+    :mod:`switchboard.errors`.
+    """
+
+    kind: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    @abstractmethod
+    def run(self, ctx: RunContext) -> AsyncIterator[AdapterEvent]:
+        """Run the task once and yield events as they happen.
+
+        In: the task, the resolved provider and its secret (``ctx``).
+        Out: ``SessionStarted`` first when the native side has a session, then
+        ``AssistantText``/``ToolCall``/``ToolResult``/``FileChanged``/``UsageDelta``/
+        ``Notice`` events, and exactly one ``Finished`` last.
+        Raises: a :class:`switchboard.errors.ProviderError` subclass when the
+        attempt fails (``TransientError`` for what a retry may fix,
+        ``ProviderFailure`` for what it will not). Any other exception is a bug
+        in the adapter and is recorded as ``AdapterCrashed``.
+
+        Cancellation arrives as ``asyncio.CancelledError`` at an ``await``; release
+        what you hold (connections, child processes) and let it propagate.
+        """
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Configuration: the schema, loading with precise error reports, discovery and ``init``."""
