@@ -88,6 +88,16 @@ class Finished(_Event):
 # --- engine events ---------------------------------------------------------------------
 
 
+class Routed(_Event):
+    """The router's choice; the full decision with scores is stored with the task."""
+
+    kind: Literal["routed"] = "routed"
+    task_type: str
+    strategy: str
+    candidates: list[str] = Field(default_factory=list)
+    rejected: dict[str, str] = Field(default_factory=dict)
+
+
 class AttemptStarted(_Event):
     kind: Literal["attempt_started"] = "attempt_started"
     attempt: int
@@ -134,6 +144,7 @@ Event = Annotated[
     | UsageDelta
     | Notice
     | Finished
+    | Routed
     | AttemptStarted
     | BudgetReserved
     | AttemptFailed

@@ -19,3 +19,58 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.delenv("SWITCHBOARD_CONFIG", raising=False)
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     yield home
+
+
+# --- a scripted adapter for engine tests -------------------------------------------------
+
+import asyncio  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+from switchboard.adapters.base import Adapter, RunContext  # noqa: E402
+from switchboard.events import AdapterEvent, AssistantText, Finished, UsageDelta  # noqa: E402
+from switchboard.models import Usage  # noqa: E402
+
+
+@dataclass
+class Answer:
+    """A scripted successful attempt."""
+
+    text: str = "done"
+    usage: Usage = field(default_factory=lambda: Usage(input_tokens=100, output_tokens=50))
+    cost: int | None = None
+    hang_s: float = 0.0  # sleep after the first text chunk (for cancellation/timeouts)
+    chunks: int = 1  # usage is reported in this many equal deltas
+
+
+class ScriptedAdapter(Adapter):
+    """Plays a script per provider name: Answer or an exception instance to raise."""
+
+    kind = "scripted"
+    capabilities = frozenset({"streams"})
+    script: dict[str, list[object]] = {}
+    calls: list[str] = []
+
+    async def run(self, ctx: RunContext) -> AsyncIterator[AdapterEvent]:  # type: ignore[override]
+        self.calls.append(ctx.provider.name)
+        queue = self.script.get(ctx.provider.name, [])
+        step = queue.pop(0) if queue else Answer()
+        if isinstance(step, BaseException):
+            raise step
+        assert isinstance(step, Answer)
+        yield AssistantText(text=step.text)
+        if step.hang_s:
+            await asyncio.sleep(step.hang_s)
+        per = Usage(
+            input_tokens=step.usage.input_tokens // step.chunks,
+            output_tokens=step.usage.output_tokens // step.chunks,
+        )
+        for _ in range(step.chunks):
+            yield UsageDelta(usage=per, cost=step.cost)
+        yield Finished(text=step.text)
+
+
+@pytest.fixture
+def scripted() -> type[ScriptedAdapter]:
+    """A fresh ScriptedAdapter subclass with its own script and call log."""
+    return type("Scripted", (ScriptedAdapter,), {"script": {}, "calls": []})

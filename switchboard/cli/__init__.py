@@ -1,0 +1,1 @@
+"""The ``switchboard`` command line. Command modules are imported only when run."""

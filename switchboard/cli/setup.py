@@ -1,0 +1,94 @@
+"""``switchboard init``, ``config validate``, ``config show`` and ``providers``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from switchboard.cli.common import open_switchboard, print_json
+from switchboard.cli.main import EXIT_OK
+from switchboard.money import format_usd
+from switchboard.paths import CONFIG_FILENAME, config_dir
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from switchboard.config.discover import discover, write_starter
+
+    path = Path(args.path) if args.path else config_dir() / CONFIG_FILENAME
+    report = write_starter(path, discover(os.environ), force=args.force)
+    print(report)
+    return EXIT_OK
+
+
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    from switchboard.config.load import find_config_file, parse_config
+
+    explicit = args.file or args.config
+    path = find_config_file(Path(explicit) if explicit else None, os.environ, Path.cwd())
+    if path is None:
+        print("no config file found; built-in defaults are in use (write one with `switchboard init`)")
+        return EXIT_OK
+    config = parse_config(path.read_text(encoding="utf-8"), str(path))
+    missing = sorted(
+        {p.api_key_env for p in config.providers.values() if p.api_key_env}
+        - {k for k, v in os.environ.items() if v}
+    )
+    print(
+        f"{path}: ok ({len(config.providers)} providers, {len(config.budgets)} budgets,"
+        f" {len(config.routes)} routes)"
+    )
+    for var in missing:
+        print(f"  note: {var} is not set; providers that need it will not be routed to")
+    return EXIT_OK
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from switchboard.config.load import load_config
+
+    loaded = load_config(Path(args.config) if args.config else None)
+    source = str(loaded.path) if loaded.path else "built-in defaults + discovery (no file)"
+    print(f"# config from: {source}")
+    print(tomli_w.dumps(loaded.config.model_dump(mode="json", exclude_none=True)))
+    return EXIT_OK
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    with open_switchboard(args) as sb:
+        providers = sb.providers
+        health = sb.store.health()
+    env = os.environ
+    rows = []
+    for name, p in providers.items():
+        key = p.config.api_key_env
+        rows.append(
+            {
+                "name": name,
+                "adapter": p.adapter,
+                "model": p.model,
+                "billing": p.config.billing,
+                "prices": p.prices.model_dump() if p.prices else None,
+                "tags": sorted(p.tags),
+                "capabilities": sorted(p.capabilities),
+                "api_key_env": key,
+                "key_set": bool(env.get(key)) if key else None,
+                "consecutive_failures": health[name].consecutive_failures if name in health else 0,
+                "enabled": p.config.enabled,
+            }
+        )
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print("no providers configured: run `switchboard init`, or see config.example.toml")
+        return EXIT_OK
+    print(f"{'PROVIDER':<14} {'ADAPTER':<9} {'MODEL':<36} {'IN/MTOK':>9} {'OUT/MTOK':>9}  KEY")
+    for r in rows:
+        prices = r["prices"]
+        pin = format_usd(prices["input"]) if prices else "unknown"
+        pout = format_usd(prices["output"]) if prices else "unknown"
+        key = "-" if r["api_key_env"] is None else f"{r['api_key_env']} ({'set' if r['key_set'] else 'NOT SET'})"
+        print(f"{r['name']:<14} {r['adapter']:<9} {r['model']:<36} {pin:>9} {pout:>9}  {key}")
+    return EXIT_OK

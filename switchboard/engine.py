@@ -1,0 +1,406 @@
+"""The lifecycle of one task: route, check, reserve, run, meter, classify failure,
+retry or move on, settle, record.
+
+The engine is the only place where the router, the policies, the ledger, the store
+and the adapters meet. Adapters produce events; the engine consumes them, stores
+them, meters them against the reservation, shows them to policies and hands them
+to the subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+from switchboard.adapters.base import Adapter, RunContext
+from switchboard.config.schema import Config
+from switchboard.errors import (
+    AdapterCrashed,
+    BudgetError,
+    Cancelled,
+    PolicyDenied,
+    ProviderError,
+    ProviderFailure,
+    ProviderTimeout,
+    RoutingError,
+    SwitchboardError,
+    TransientError,
+)
+from switchboard.events import (
+    AttemptFailed,
+    AttemptStarted,
+    BudgetReserved,
+    BudgetSettled,
+    Event,
+    Finished,
+    RetryScheduled,
+    Routed,
+    UsageDelta,
+)
+from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
+from switchboard.policies.base import Policy, PolicyContext
+from switchboard.pricing import cost_of_usage
+from switchboard.router import RouteDecision, Router, RouterInputs
+from switchboard.store import Ledger, Reservation, Store
+
+EventSink = Callable[[Event], Awaitable[None] | None]
+AdapterFactory = Callable[[str], Adapter]
+
+
+@dataclass
+class _AttemptOutcome:
+    """What one attempt came to; the engine decides what to do next from it."""
+
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    cost: int = 0
+    error: SwitchboardError | None = None
+    #: refused before the run started (policy or reservation): another provider may do
+    before_start: bool = False
+
+
+class Engine:
+    """Runs tasks end to end. One engine serves many tasks; it holds no per-task state."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        providers: dict[str, Provider],
+        *,
+        adapter_factory: AdapterFactory,
+        policies: list[Policy],
+        env: Mapping[str, str],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.providers = providers
+        self.router = Router(config, providers)
+        self.ledger = Ledger(store, config.budgets)
+        self._adapter_factory = adapter_factory
+        self._policies = policies
+        self._env = env
+        self._sleep = sleep
+        self._clock = clock
+
+    # --- routing ---------------------------------------------------------------------
+
+    def route(
+        self, task: Task, *, task_type: str | None = None, provider: str | None = None
+    ) -> RouteDecision:
+        """Decide where ``task`` would go, reading health, history and budgets from the store."""
+        chosen_type = task_type or task.task_type or self.router.classify(task.prompt)[0]
+        project = task.project or self.config.project
+        scopes = {"global", f"task_type:{chosen_type}"}
+        if project:
+            scopes.add(f"project:{project}")
+        scopes.update(f"provider:{name}" for name in self.providers)
+        now = self._clock()
+        runs = {
+            name: self.store.runs_since(name, now - p.config.window_hours * 3600)
+            for name, p in self.providers.items()
+            if p.config.billing == "subscription"
+        }
+        inputs = RouterInputs(
+            headroom=self.ledger.headroom(sorted(scopes), now=now),
+            budget_scopes={name: b.scope for name, b in self.config.budgets.items()},
+            health=self.store.health(),
+            success=self.store.success_stats(chosen_type),
+            runs_in_window=runs,
+            env_has_key=frozenset(k for k, v in self._env.items() if v),
+            now=now,
+        )
+        return self.router.route(task, inputs, task_type=task_type, only=provider)
+
+    # --- running ---------------------------------------------------------------------
+
+    async def run(
+        self,
+        task: Task,
+        *,
+        task_type: str | None = None,
+        provider: str | None = None,
+        on_event: EventSink | None = None,
+    ) -> Result:
+        """Run ``task`` to the end and return its result; events go to ``on_event`` live.
+
+        Raises UsageError for an unknown provider or task type (nothing is stored then).
+        A refused or failed task is recorded and returned as a Result, not raised.
+        """
+        decision = self.route(task, task_type=task_type, provider=provider)
+        self.store.create_task(task, decision.task_type, decision.to_dict())
+        run = _TaskRun(self, task, decision, on_event)
+        return await run.execute()
+
+
+class _TaskRun:
+    """The state of one task while the engine works on it."""
+
+    def __init__(
+        self, engine: Engine, task: Task, decision: RouteDecision, on_event: EventSink | None
+    ) -> None:
+        self.engine = engine
+        self.task = task
+        self.decision = decision
+        self.on_event = on_event
+        self.attempt_no = 0
+        self.total_cost = 0
+        self.total_usage = Usage()
+
+    async def emit(self, attempt_id: int | None, event: Event) -> None:
+        self.engine.store.append_event(self.task.id, attempt_id, event)
+        if self.on_event is not None:
+            maybe = self.on_event(event)
+            if maybe is not None:
+                await maybe
+
+    def finish(
+        self,
+        status: TaskStatus,
+        *,
+        provider: str | None = None,
+        text: str = "",
+        error: str | None = None,
+    ) -> Result:
+        self.engine.store.set_task_status(
+            self.task.id,
+            status,
+            provider=provider,
+            text=text,
+            cost=self.total_cost,
+            usage=self.total_usage,
+            error=error,
+        )
+        return Result(
+            task_id=self.task.id,
+            status=status,
+            provider=provider,
+            text=text,
+            usage=self.total_usage,
+            cost=self.total_cost,
+            attempts=self.attempt_no,
+            error=error,
+        )
+
+    async def execute(self) -> Result:
+        await self.emit(
+            None,
+            Routed(
+                task_type=self.decision.task_type,
+                strategy=self.decision.strategy,
+                candidates=[c.provider for c in self.decision.ranked],
+                rejected={r.provider: r.reason for r in self.decision.rejected},
+            ),
+        )
+        if not self.decision.ranked:
+            reasons = "; ".join(f"{r.provider}: {r.reason}" for r in self.decision.rejected)
+            message = f"no provider can take this task ({reasons or 'no providers configured'})"
+            return self.finish(TaskStatus.REFUSED, error=message)
+        self.engine.store.set_task_status(self.task.id, TaskStatus.RUNNING)
+        retry = self.engine.config.retry
+        last_error: SwitchboardError | None = None
+        for candidate in self.decision.ranked[: retry.max_providers]:
+            provider = self.engine.providers[candidate.provider]
+            for try_no in range(1, retry.attempts + 1):
+                try:
+                    outcome = await self.attempt(provider, candidate.max_cost)
+                except asyncio.CancelledError:
+                    self.finish(TaskStatus.CANCELLED, provider=provider.name, error="cancelled")
+                    raise
+                if outcome.error is None:
+                    return self.finish(
+                        TaskStatus.SUCCEEDED, provider=provider.name, text=outcome.text
+                    )
+                last_error = outcome.error
+                action, delay = self.classify(outcome, try_no)
+                await self.emit(
+                    None,
+                    AttemptFailed(
+                        attempt=self.attempt_no,
+                        provider=provider.name,
+                        error=str(outcome.error),
+                        error_type=type(outcome.error).__name__,
+                        action=action,
+                    ),
+                )
+                if action == "stop":
+                    status = TaskStatus.REFUSED if self.attempt_no == 0 else TaskStatus.FAILED
+                    return self.finish(status, provider=provider.name, error=str(outcome.error))
+                if action == "next_provider":
+                    break
+                await self.emit(
+                    None,
+                    RetryScheduled(provider=provider.name, delay_s=delay, reason=str(outcome.error)),
+                )
+                await self.engine._sleep(delay)
+        error = str(last_error) if last_error else "every candidate failed"
+        status = TaskStatus.REFUSED if self.attempt_no == 0 else TaskStatus.FAILED
+        return self.finish(status, error=error)
+
+    def classify(self, outcome: _AttemptOutcome, try_no: int) -> tuple[str, float]:
+        """-> (action, delay): retry the same provider, move on, or stop.
+
+        A refusal before the run started (this provider is over a budget or not
+        allowed by a policy) moves on: another candidate may be allowed. A budget
+        or policy that stops a running attempt stops the task.
+        """
+        error = outcome.error
+        assert error is not None
+        retry = self.engine.config.retry
+        if outcome.before_start:
+            return "next_provider", 0.0
+        if isinstance(error, BudgetError | PolicyDenied | RoutingError | Cancelled):
+            return "stop", 0.0
+        if isinstance(error, TransientError):
+            if try_no >= retry.attempts:
+                return "next_provider", 0.0
+            if error.retry_after is not None:
+                if error.retry_after > retry.retry_after_max_s:
+                    return "next_provider", 0.0
+                return "retry", error.retry_after
+            return "retry", min(retry.backoff_s * 2 ** (try_no - 1), retry.backoff_max_s)
+        return "next_provider", 0.0
+
+    async def attempt(self, provider: Provider, max_cost: int) -> _AttemptOutcome:
+        """One attempt on one provider; every way out releases or settles the reservation."""
+        engine = self.engine
+        policy_ctx = PolicyContext(self.task, self.decision.task_type, provider, engine.config)
+        outcome = _AttemptOutcome()
+        try:
+            for policy in engine._policies:
+                policy.before_run(policy_ctx)
+            reservation = engine.ledger.reserve(
+                self.task.id,
+                None,
+                provider=provider.name,
+                task_type=self.decision.task_type,
+                project=self.task.project or engine.config.project,
+                amount=max_cost,
+            )
+        except (BudgetError, PolicyDenied) as exc:
+            outcome.error = exc
+            outcome.before_start = True
+            return outcome
+
+        self.attempt_no += 1
+        attempt_id = engine.store.start_attempt(
+            self.task.id, provider.name, provider.model, self.attempt_no
+        )
+        await self.emit(
+            attempt_id,
+            AttemptStarted(attempt=self.attempt_no, provider=provider.name, model=provider.model),
+        )
+        await self.emit(
+            attempt_id,
+            BudgetReserved(provider=provider.name, amount=max_cost, scopes=list(reservation.scopes)),
+        )
+        status = AttemptStatus.FAILED
+        try:
+            await self._stream(provider, attempt_id, reservation, policy_ctx, outcome)
+            status = AttemptStatus.SUCCEEDED if outcome.error is None else AttemptStatus.FAILED
+        except asyncio.CancelledError:
+            status = AttemptStatus.CANCELLED
+            outcome.error = Cancelled("cancelled")
+            raise
+        finally:
+            self.total_cost += outcome.cost
+            self.total_usage = self.total_usage + outcome.usage
+            if status is AttemptStatus.SUCCEEDED:
+                engine.ledger.settle(reservation, outcome.cost)
+                engine.store.record_success(provider.name)
+            else:
+                engine.ledger.release(reservation, reason=type(outcome.error).__name__)
+                if isinstance(outcome.error, ProviderError):
+                    engine.store.record_failure(provider.name, type(outcome.error).__name__)
+            engine.store.finish_attempt(
+                attempt_id,
+                status,
+                usage=outcome.usage,
+                cost=outcome.cost,
+                error=str(outcome.error) if outcome.error else None,
+                error_type=type(outcome.error).__name__ if outcome.error else None,
+            )
+            if status is AttemptStatus.SUCCEEDED:
+                await self.emit(
+                    attempt_id,
+                    BudgetSettled(provider=provider.name, reserved=max_cost, actual=outcome.cost),
+                )
+        return outcome
+
+    async def _stream(
+        self,
+        provider: Provider,
+        attempt_id: int,
+        reservation: Reservation,
+        policy_ctx: PolicyContext,
+        outcome: _AttemptOutcome,
+    ) -> None:
+        engine = self.engine
+        adapter = engine._adapter_factory(provider.adapter)
+        key_env = provider.config.api_key_env
+        secret = engine._env.get(key_env) if key_env else None
+        ctx = RunContext(
+            task=self.task,
+            provider=provider,
+            api_key=SecretStr(secret) if secret else None,
+            attempt=self.attempt_no,
+        )
+        finished = False
+        try:
+            async with (
+                asyncio.timeout(provider.config.timeout_s),
+                contextlib.aclosing(adapter.run(ctx)) as events,  # type: ignore[type-var]
+            ):
+                async for event in events:
+                    await self.emit(attempt_id, event)
+                    if isinstance(event, UsageDelta):
+                        outcome.usage = outcome.usage + event.usage
+                        outcome.cost += (
+                            event.cost
+                            if event.cost is not None
+                            else cost_of_usage(provider.prices, event.usage)
+                            if provider.prices is not None
+                            else 0
+                        )
+                        engine.ledger.meter(reservation, outcome.cost)
+                    for policy in engine._policies:
+                        policy.on_event(policy_ctx, event)
+                    if isinstance(event, Finished):
+                        finished = True
+                        if event.status == "succeeded":
+                            outcome.text = event.text
+                        else:
+                            outcome.error = ProviderFailure(
+                                event.error or "the provider reported a failure",
+                                provider=provider.name,
+                            )
+        except TimeoutError as exc:
+            outcome.error = ProviderTimeout(
+                f"no result within {provider.config.timeout_s:g} s",
+                provider=provider.name,
+                hint=f"raise providers.{provider.name}.timeout_s",
+            )
+            outcome.error.__cause__ = exc
+            return
+        except (ProviderError, BudgetError, PolicyDenied) as exc:
+            outcome.error = exc
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an adapter bug: record it, move on
+            outcome.error = AdapterCrashed(
+                f"adapter {provider.adapter!r} crashed: {type(exc).__name__}: {exc}",
+                provider=provider.name,
+            )
+            return
+        if not finished and outcome.error is None:
+            outcome.error = ProviderFailure(
+                "the adapter ended without a Finished event", provider=provider.name
+            )
