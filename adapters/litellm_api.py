@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 
 from switchboard.adapters.base import Adapter, RunContext
 from switchboard.adapters.litellm_errors import map_litellm_error, redact
-
 from switchboard.errors import BadRequest, ProviderError
 from switchboard.events import (
     AdapterEvent,

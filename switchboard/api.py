@@ -24,7 +24,7 @@ from switchboard.plugins import load_adapter, load_policies
 from switchboard.policies.base import Policy
 from switchboard.pricing import resolve_provider
 from switchboard.router import RouteDecision
-from switchboard.store import Store, TaskTrace, TaskSummary
+from switchboard.store import Store, TaskSummary, TaskTrace
 
 
 class Switchboard:

@@ -30,6 +30,7 @@ from switchboard.errors import (
     RoutingError,
     SwitchboardError,
     TransientError,
+    UsageError,
 )
 from switchboard.events import (
     AttemptFailed,
@@ -135,9 +136,29 @@ class Engine:
         A refused or failed task is recorded and returned as a Result, not raised.
         """
         decision = self.route(task, task_type=task_type, provider=provider)
+        _refuse_bad_input(decision, has_providers=bool(self.providers))
         self.store.create_task(task, decision.task_type, decision.to_dict())
         run = _TaskRun(self, task, decision, on_event)
         return await run.execute()
+
+
+def _refuse_bad_input(decision: RouteDecision, *, has_providers: bool) -> None:
+    """Raise UsageError, before anything is stored, when the user's setup is what is missing:
+    no provider configured at all, or every candidate lacks its API-key variable."""
+    if decision.ranked:
+        return
+    if not has_providers:
+        raise UsageError(
+            "no providers are configured",
+            hint="run `switchboard init`, set an API-key variable such as ANTHROPIC_API_KEY,"
+            " or add [providers.NAME] to the config (see config.example.toml)",
+        )
+    if decision.rejected and all(r.rule == "missing_key" for r in decision.rejected):
+        reasons = "; ".join(f"{r.provider} {r.reason}" for r in decision.rejected)
+        raise UsageError(
+            f"no provider has its API key: {reasons}",
+            hint="export the variable named by providers.NAME.api_key_env",
+        )
 
 
 class _TaskRun:
@@ -237,7 +258,9 @@ class _TaskRun:
                     break
                 await self.emit(
                     None,
-                    RetryScheduled(provider=provider.name, delay_s=delay, reason=str(outcome.error)),
+                    RetryScheduled(
+                        provider=provider.name, delay_s=delay, reason=str(outcome.error)
+                    ),
                 )
                 await self.engine._sleep(delay)
         error = str(last_error) if last_error else "every candidate failed"
@@ -299,7 +322,9 @@ class _TaskRun:
         )
         await self.emit(
             attempt_id,
-            BudgetReserved(provider=provider.name, amount=max_cost, scopes=list(reservation.scopes)),
+            BudgetReserved(
+                provider=provider.name, amount=max_cost, scopes=list(reservation.scopes)
+            ),
         )
         status = AttemptStatus.FAILED
         try:
@@ -356,7 +381,7 @@ class _TaskRun:
         try:
             async with (
                 asyncio.timeout(provider.config.timeout_s),
-                contextlib.aclosing(adapter.run(ctx)) as events,  # type: ignore[type-var]
+                contextlib.aclosing(adapter.run(ctx)) as events,
             ):
                 async for event in events:
                     await self.emit(attempt_id, event)

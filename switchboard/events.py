@@ -154,7 +154,14 @@ Event = Annotated[
 ]
 
 AdapterEvent = (
-    SessionStarted | AssistantText | ToolCall | ToolResult | FileChanged | UsageDelta | Notice | Finished
+    SessionStarted
+    | AssistantText
+    | ToolCall
+    | ToolResult
+    | FileChanged
+    | UsageDelta
+    | Notice
+    | Finished
 )
 
 _event_adapter: TypeAdapter[Event] = TypeAdapter(Event)

@@ -25,7 +25,7 @@ from switchboard.testing import Fail, FakeProvider, Reply
 DEMO_KEY_ENV = "SWITCHBOARD_DEMO_KEY"
 DEMO_PROMPT = "Add a docstring to parse_date() in utils/dates.py explaining the accepted formats"
 DEMO_ANSWER = (
-    'def parse_date(text: str) -> date:\n'
+    "def parse_date(text: str) -> date:\n"
     '    """Parse a date written as YYYY-MM-DD, DD/MM/YYYY or "today".\n\n'
     "    Raises ValueError for anything else.\n"
     '    """\n'
@@ -75,8 +75,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         fake.script("demo-smart", Reply(DEMO_ANSWER, chunk_delay_s=0.02))
         env = {**os.environ, DEMO_KEY_ENV: "demo-key-for-the-fake-provider"}
         with Switchboard(demo_config(fake), env=env) as sb:
+            # demo-fast fails on purpose; a previous demo must not leave it cooling down
+            for name in sb.config.providers:
+                sb.store.reset_health(name)
             task = Task(prompt=DEMO_PROMPT, project="demo")
-            _say(f"fake provider listening on {fake.url} (two models: demo-fast, demo-smart)", quiet)
+            _say(
+                f"fake provider listening on {fake.url} (two models: demo-fast, demo-smart)", quiet
+            )
             _say("routing (no provider is called for this)", quiet)
             decision = sb.route(task)
             if not quiet:

@@ -28,10 +28,18 @@ first steps:
 
 def _task_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prompt", help="what to do ('-' reads it from standard input)")
-    parser.add_argument("--type", dest="task_type", metavar="T", help="task type (default: from keywords)")
+    parser.add_argument(
+        "--type", dest="task_type", metavar="T", help="task type (default: from keywords)"
+    )
     parser.add_argument("--provider", metavar="NAME", help="use this provider only")
     parser.add_argument("--budget", metavar="USD", help="most this task may spend, in USD")
-    parser.add_argument("--label", action="append", default=[], metavar="L", help="task label, e.g. confidential (repeatable)")
+    parser.add_argument(
+        "--label",
+        action="append",
+        default=[],
+        metavar="L",
+        help="task label, e.g. confidential (repeatable)",
+    )
     parser.add_argument("--project", metavar="P", help="project the spend counts against")
     parser.add_argument("--workspace", metavar="DIR", help="repository the task works on")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -43,18 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", metavar="FILE", help="config file (default: $SWITCHBOARD_CONFIG, ./switchboard.toml, then the user config folder)")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks (also SWITCHBOARD_DEBUG=1)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (default: $SWITCHBOARD_CONFIG, ./switchboard.toml, then the user config folder)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks (also SWITCHBOARD_DEBUG=1)"
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="run a task end to end against a local fake provider (offline, no key)")
+    p = sub.add_parser(
+        "demo", help="run a task end to end against a local fake provider (offline, no key)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler="switchboard.cli.demo:cmd_demo")
 
     p = sub.add_parser("run", help="run a task and print its result")
     _task_options(p)
-    p.add_argument("--verify", metavar="CMD", help="shell command that checks the result (recorded)")
+    p.add_argument(
+        "--verify", metavar="CMD", help="shell command that checks the result (recorded)"
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="do not show progress on stderr")
     p.set_defaults(handler="switchboard.cli.tasks:cmd_run")
 
@@ -82,14 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="switchboard.cli.setup:cmd_providers")
 
     p = sub.add_parser("init", help="write a starter config from the keys and CLIs found here")
-    p.add_argument("--path", metavar="FILE", help="where to write (default: the user config folder)")
+    p.add_argument(
+        "--path", metavar="FILE", help="where to write (default: the user config folder)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(handler="switchboard.cli.setup:cmd_init")
 
     p = sub.add_parser("config", help="check or print the config")
     config_sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     v = config_sub.add_parser("validate", help="report every problem in a config file")
-    v.add_argument("file", nargs="?", metavar="FILE", help="file to check (default: the one in use)")
+    v.add_argument(
+        "file", nargs="?", metavar="FILE", help="file to check (default: the one in use)"
+    )
     v.set_defaults(handler="switchboard.cli.setup:cmd_config_validate")
     s = config_sub.add_parser("show", help="print the config in use and where it came from")
     s.set_defaults(handler="switchboard.cli.setup:cmd_config_show")

@@ -28,7 +28,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not tasks:
         print('no tasks yet: try `switchboard demo` or `switchboard run "..."`')
         return EXIT_OK
-    print(f"{'TASK':<16} {'WHEN (UTC)':<19} {'TYPE':<9} {'STATUS':<10} {'PROVIDER':<14} {'COST':>10}  PROMPT")
+    print(
+        f"{'TASK':<16} {'WHEN (UTC)':<19} {'TYPE':<9} {'STATUS':<10} {'PROVIDER':<14} {'COST':>10}  PROMPT"
+    )
     for t in tasks:
         print(
             f"{t.id:<16} {_when(t.created_at):<19} {t.task_type:<9} {t.status:<10}"
@@ -91,12 +93,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         if text_run:
             print(f"  {'':>4} text: {''.join(text_run)!r}")
             text_run = []
-        line = describe(event)
-        if line:
-            print(f"  {record.seq:>4} {line}")
+        described = describe(event)
+        if described:
+            print(f"  {record.seq:>4} {described}")
     if text_run:
         print(f"  {'':>4} text: {''.join(text_run)!r}")
-    print(f"result: {trace.status}, {format_usd(trace.cost or 0)}" + (f" on {trace.provider}" if trace.provider else ""))
+    print(
+        f"result: {trace.status}, {format_usd(trace.cost or 0)}"
+        + (f" on {trace.provider}" if trace.provider else "")
+    )
     if trace.error:
         print(f"  error: {trace.error}")
     if trace.text:
@@ -115,7 +120,9 @@ def cmd_budget(args: argparse.Namespace) -> int:
     if not statuses:
         print("no budgets configured (add [budgets.NAME] to your config; see config.example.toml)")
     else:
-        print(f"{'BUDGET':<14} {'SCOPE':<22} {'PERIOD':<6} {'LIMIT':>10} {'SPENT':>10} {'RESERVED':>10} {'LEFT':>10}")
+        print(
+            f"{'BUDGET':<14} {'SCOPE':<22} {'PERIOD':<6} {'LIMIT':>10} {'SPENT':>10} {'RESERVED':>10} {'LEFT':>10}"
+        )
         for s in statuses:
             print(
                 f"{s.name:<14} {s.scope:<22} {s.period:<6} {format_usd(s.limit):>10}"

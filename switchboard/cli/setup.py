@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from switchboard.cli.common import open_switchboard, print_json
 from switchboard.cli.main import EXIT_OK
@@ -27,7 +28,9 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     explicit = args.file or args.config
     path = find_config_file(Path(explicit) if explicit else None, os.environ, Path.cwd())
     if path is None:
-        print("no config file found; built-in defaults are in use (write one with `switchboard init`)")
+        print(
+            "no config file found; built-in defaults are in use (write one with `switchboard init`)"
+        )
         return EXIT_OK
     config = parse_config(path.read_text(encoding="utf-8"), str(path))
     missing = sorted(
@@ -60,7 +63,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
         providers = sb.providers
         health = sb.store.health()
     env = os.environ
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, p in providers.items():
         key = p.config.api_key_env
         rows.append(
@@ -89,6 +92,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
         prices = r["prices"]
         pin = format_usd(prices["input"]) if prices else "unknown"
         pout = format_usd(prices["output"]) if prices else "unknown"
-        key = "-" if r["api_key_env"] is None else f"{r['api_key_env']} ({'set' if r['key_set'] else 'NOT SET'})"
+        key = (
+            "-"
+            if r["api_key_env"] is None
+            else f"{r['api_key_env']} ({'set' if r['key_set'] else 'NOT SET'})"
+        )
         print(f"{r['name']:<14} {r['adapter']:<9} {r['model']:<36} {pin:>9} {pout:>9}  {key}")
     return EXIT_OK

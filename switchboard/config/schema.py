@@ -86,7 +86,9 @@ class ProviderConfig(Strict):
     )
     max_concurrency: int | None = Field(default=None, ge=1, description="Parallel runs allowed.")
     timeout_s: float = Field(default=600.0, gt=0, description="Wall-clock limit of one attempt.")
-    enabled: bool = Field(default=True, description="Set false to keep a provider but never route to it.")
+    enabled: bool = Field(
+        default=True, description="Set false to keep a provider but never route to it."
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="Adapter-specific settings passed through unchanged."
     )

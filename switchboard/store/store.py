@@ -334,6 +334,11 @@ class Store:
                 (provider, now, now),
             )
 
+    def reset_health(self, provider: str) -> None:
+        """Forget a provider's failure streak, ending any cool-down."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM provider_health WHERE provider = ?", (provider,))
+
     def record_failure(self, provider: str, error_type: str) -> None:
         """A provider failed an attempt with an error of class ``error_type``."""
         now = self.now()

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from conftest import Answer
 
 from switchboard import Switchboard, Task
 from switchboard.config.schema import Config
@@ -19,8 +20,6 @@ from switchboard.events import (
     Routed,
 )
 from switchboard.models import TaskStatus, Usage
-
-from conftest import Answer
 
 
 def make_sb(scripted: type, **overrides: Any) -> Switchboard:
@@ -66,7 +65,12 @@ def test_success_is_priced_settled_and_traced(scripted: type) -> None:
     # 100 input tokens at $1/Mtok + 50 output at $2/Mtok = 100 + 100 micro-dollars
     assert result.cost == 200
     assert kinds(events) == [
-        "routed", "attempt_started", "budget_reserved", "assistant_text", "usage", "finished",
+        "routed",
+        "attempt_started",
+        "budget_reserved",
+        "assistant_text",
+        "usage",
+        "finished",
         "budget_settled",
     ]
     settled = events[-1]
@@ -188,8 +192,12 @@ def test_timeout_is_a_transient_error(scripted: type) -> None:
     sb = make_sb(scripted)
     sb.add_provider(
         "cheap",
-        {"adapter": "scripted", "model": "m", "timeout_s": 0.05,
-         "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}},
+        {
+            "adapter": "scripted",
+            "model": "m",
+            "timeout_s": 0.05,
+            "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+        },
         replace=True,
     )
     result, events = run(sb, "write a function")

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import respx
 from pydantic import SecretStr
+
 from switchboard.adapters.base import RunContext
 from switchboard.adapters.litellm_api import (
     NO_USAGE_NOTICE,
@@ -26,7 +27,6 @@ from switchboard.adapters.litellm_api import (
     usage_from_litellm,
     usage_increase,
 )
-
 from switchboard.config.schema import ProviderConfig
 from switchboard.errors import (
     AuthError,

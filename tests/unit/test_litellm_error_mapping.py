@@ -15,13 +15,13 @@ import litellm
 import litellm.exceptions as lx
 import openai
 import pytest
+
 from switchboard.adapters.litellm_errors import (
     LITELLM_ERROR_TABLE,
     map_litellm_error,
     retry_after_from_exception,
     retry_after_from_headers,
 )
-
 from switchboard.errors import (
     AuthError,
     BadRequest,
