@@ -43,6 +43,7 @@ from switchboard.events import (
     Routed,
     UsageDelta,
 )
+from switchboard.limits import ConcurrencyLimits
 from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
 from switchboard.policies.base import Policy, PolicyContext
 from switchboard.pricing import cost_of_usage
@@ -85,6 +86,7 @@ class Engine:
         self.providers = providers
         self.router = Router(config, providers)
         self.ledger = Ledger(store, config.budgets)
+        self.limits = ConcurrencyLimits()
         self._adapter_factory = adapter_factory
         self._policies = policies
         self._env = env
@@ -231,7 +233,8 @@ class _TaskRun:
             provider = self.engine.providers[candidate.provider]
             for try_no in range(1, retry.attempts + 1):
                 try:
-                    outcome = await self.attempt(provider, candidate.max_cost)
+                    async with self.engine.limits.slot(provider):
+                        outcome = await self.attempt(provider, candidate.max_cost)
                 except asyncio.CancelledError:
                     self.finish(TaskStatus.CANCELLED, provider=provider.name, error="cancelled")
                     raise

@@ -259,3 +259,40 @@ def test_usage_is_summed_over_deltas(scripted: type) -> None:
     assert result.usage == Usage(input_tokens=300, output_tokens=90)
     # 300 in at $1/Mtok + 90 out at $2/Mtok, each delta rounded up: 3 x (100 + 60)
     assert result.cost == 480
+
+
+def test_max_concurrency_limits_parallel_attempts(scripted: type) -> None:
+    running = 0
+    peak = 0
+
+    class Counting(scripted):  # type: ignore[misc, valid-type]
+        async def run(self, ctx):  # type: ignore[no-untyped-def]
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                await asyncio.sleep(0.05)
+                async for event in super().run(ctx):
+                    yield event
+            finally:
+                running -= 1
+
+    sb = make_sb(scripted)
+    sb.register_adapter("scripted", Counting)
+    sb.add_provider(
+        "cheap",
+        {
+            "adapter": "scripted",
+            "model": "m",
+            "max_concurrency": 2,
+            "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+        },
+        replace=True,
+    )
+
+    async def go() -> list[Any]:
+        return await asyncio.gather(*(sb.run("write a function") for _ in range(6)))
+
+    results = asyncio.run(go())
+    assert all(r.provider == "cheap" and r.status is TaskStatus.SUCCEEDED for r in results)
+    assert peak == 2
