@@ -90,6 +90,9 @@ def map_litellm_error(
         target = ProviderUnavailable  # litellm reports a refused connection as a 500
     elif target is ServerError and status is not None and status < 500:
         target = _class_for_status(status) or ProviderFailure
+    elif target is BadRequest and status in (401, 403, 408, 429):
+        # litellm raises BadRequestError for some streamed 401s; the status says more
+        target = _class_for_status(status) or BadRequest
     if target is RateLimited and _is_quota(exc):
         target = QuotaExhausted
     if target is ProviderUnavailable:
@@ -292,8 +295,9 @@ def _hint(
             return f"check the key in ${api_key_env}: it is missing, wrong or lacks access"
         return "set api_key_env in this provider's config to the variable holding its key"
     if target is ProviderUnavailable:
-        where = f"api_base ({api_base})" if api_base else "api_base"
-        return f"check {where} and that the server is running"
+        if api_base:
+            return f"check api_base ({api_base}) and that the server is running"
+        return "check this machine's network access to the provider"
     if target is QuotaExhausted:
         return "add credit or raise the account's limit, or route to another provider"
     if target is RateLimited:
@@ -301,7 +305,7 @@ def _hint(
     if target is ProviderTimeout:
         return "raise timeout_s for this provider if the model is slow"
     if target is ServerError:
-        return "the provider failed on its side; the request is retried"
+        return "the provider failed on its side; [retry] sets how often it is retried"
     window = getattr(lx, "ContextWindowExceededError", None)
     if isinstance(window, type) and isinstance(exc, window):
         return "the prompt is too long for this model's context window"

@@ -138,13 +138,13 @@ class Engine:
         A refused or failed task is recorded and returned as a Result, not raised.
         """
         decision = self.route(task, task_type=task_type, provider=provider)
-        _refuse_bad_input(decision, has_providers=bool(self.providers))
+        refuse_unusable_setup(decision, has_providers=bool(self.providers))
         self.store.create_task(task, decision.task_type, decision.to_dict())
         run = _TaskRun(self, task, decision, on_event)
         return await run.execute()
 
 
-def _refuse_bad_input(decision: RouteDecision, *, has_providers: bool) -> None:
+def refuse_unusable_setup(decision: RouteDecision, *, has_providers: bool) -> None:
     """Raise UsageError, before anything is stored, when the user's setup is what is missing:
     no provider configured at all, or every candidate lacks its API-key variable."""
     if decision.ranked:

@@ -45,6 +45,16 @@ def _task_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="switchboard",
@@ -82,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler="switchboard.cli.tasks:cmd_route")
 
     p = sub.add_parser("history", help="list recent tasks")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    p.add_argument(
+        "--limit", type=_positive_int, default=20, metavar="N", help="how many (default 20)"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(handler="switchboard.cli.records:cmd_history")
 
@@ -141,12 +153,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from switchboard.errors import ConfigError, SwitchboardError
 
-        if debug or not isinstance(exc, SwitchboardError):
-            if not debug:
-                print(f"switchboard: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-                print("  run again with --debug for the traceback", file=sys.stderr)
-                return EXIT_FAILED
-            raise
+        if not isinstance(exc, SwitchboardError):
+            if debug:
+                raise
+            print(f"switchboard: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print("  run again with --debug for the traceback", file=sys.stderr)
+            return EXIT_FAILED
+        if debug:
+            # the traceback, then the usual message and exit code: --debug never changes those
+            import traceback
+
+            traceback.print_exc()
         if isinstance(exc, ConfigError):
             for problem in exc.problems:
                 print(f"switchboard: {problem}", file=sys.stderr)

@@ -23,7 +23,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_config_validate(args: argparse.Namespace) -> int:
-    from switchboard.config.load import find_config_file, parse_config
+    from switchboard.config.load import find_config_file, read_config
 
     explicit = args.file or args.config
     path = find_config_file(Path(explicit) if explicit else None, os.environ, Path.cwd())
@@ -32,18 +32,24 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
             "no config file found; built-in defaults are in use (write one with `switchboard init`)"
         )
         return EXIT_OK
-    config = parse_config(path.read_text(encoding="utf-8"), str(path))
+    config = read_config(path)  # the same reading as every other command (BOM, not UTF-8)
     missing = sorted(
         {p.api_key_env for p in config.providers.values() if p.api_key_env}
         - {k for k, v in os.environ.items() if v}
     )
-    print(
-        f"{path}: ok ({len(config.providers)} providers, {len(config.budgets)} budgets,"
-        f" {len(config.routes)} routes)"
+    counts = (
+        (len(config.providers), "provider"),
+        (len(config.budgets), "budget"),
+        (len(config.routes), "route"),
     )
+    print(f"{path}: ok ({', '.join(f'{n} {what}{_s(n)}' for n, what in counts)})")
     for var in missing:
         print(f"  note: {var} is not set; providers that need it will not be routed to")
     return EXIT_OK
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from switchboard.cli.common import (
 )
 from switchboard.cli.main import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 from switchboard.cli.render import LiveView, route_line, summary
+from switchboard.engine import refuse_unusable_setup
 from switchboard.models import Result, TaskStatus
 from switchboard.money import micros_to_usd
 
@@ -67,6 +68,9 @@ def cmd_route(args: argparse.Namespace) -> int:
     task = task_from_args(args)
     with open_switchboard(args) as sb:
         decision = sb.route(task, task_type=args.task_type, provider=args.provider)
+        has_providers = bool(sb.providers)
+    # what `run` treats as bad input (no provider at all, every key missing) is bad input here too
+    refuse_unusable_setup(decision, has_providers=has_providers)
     if args.json:
         print_json(decision.to_dict())
     elif args.explain:

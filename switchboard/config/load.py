@@ -166,7 +166,13 @@ def _syntax_problem(error: str, text: str, filename: str) -> ConfigProblem:
     elif match := _TOML_END.search(error):
         line = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
         message = f"{error[: match.start()]} at the end of the file"
-    return ConfigProblem(filename, "", line, f"invalid TOML: {_lower_first(message)}")
+    return ConfigProblem(
+        filename,
+        "",
+        line,
+        f"invalid TOML: {_lower_first(message)}; fix the syntax on that line"
+        " (strings need quotes, tables [name], arrays [a, b])",
+    )
 
 
 def _validate(data: dict[str, Any], text: str, filename: str) -> Config:

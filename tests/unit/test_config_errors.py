@@ -144,7 +144,10 @@ EXACT_CASES = [
     ),
     pytest.param(
         "[providers.sonnet]\nmodel = \n",
-        ["switchboard.toml:2: invalid TOML: invalid value at column 9"],
+        [
+            "switchboard.toml:2: invalid TOML: invalid value at column 9; fix the syntax on that line"
+            " (strings need quotes, tables [name], arrays [a, b])"
+        ],
         id="malformed-toml",
     ),
 ]

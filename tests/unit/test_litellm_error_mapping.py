@@ -328,3 +328,19 @@ def test_long_multiline_messages_become_one_bounded_line() -> None:
     assert "\n" not in mapped.message
     assert "first line" in mapped.message
     assert len(mapped.message) < 450
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(401, AuthError), (403, AuthError), (400, BadRequest)]
+)
+def test_bad_request_carrying_an_auth_status_is_an_auth_error(
+    status: int, expected: type[ProviderError]
+) -> None:
+    # litellm raises BadRequestError for some streamed 401s from OpenAI-style servers
+    exc = lx.BadRequestError("rejected", model=MODEL, llm_provider=PROVIDER)
+    exc.status_code = status
+
+    mapped = map_litellm_error(exc, "prov", api_key_env="OPENAI_API_KEY")
+
+    assert type(mapped) is expected
+    assert mapped.status == status
