@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import SecretStr
@@ -18,13 +19,17 @@ class RunContext:
     """Everything an adapter needs for one attempt.
 
     ``api_key`` is the secret read from ``provider.config.api_key_env`` by the engine;
-    adapters must never log it or put it in an event.
+    adapters must never log it or put it in an event. ``workspace`` is set for adapters
+    whose capabilities include ``edits_files``: the task's own folder (a git worktree by
+    default), shared by all attempts of the task.
     """
 
     task: Task
     provider: Provider
     api_key: SecretStr | None
     attempt: int = 1
+    #: the folder to work in, for adapters with the ``edits_files`` capability
+    workspace: Path | None = None
 
 
 class Adapter(ABC):

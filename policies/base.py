@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from switchboard.config.schema import Config
@@ -16,6 +17,8 @@ class PolicyContext:
     task_type: str
     provider: Provider
     config: Config
+    #: the task's workspace, once one exists (providers that edit files)
+    workspace: Path | None = None
 
 
 class Policy:

@@ -39,9 +39,11 @@ from switchboard.events import (
     BudgetSettled,
     Event,
     Finished,
+    Notice,
     RetryScheduled,
     Routed,
     UsageDelta,
+    WorkspaceCaptured,
 )
 from switchboard.limits import ConcurrencyLimits
 from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
@@ -49,6 +51,7 @@ from switchboard.policies.base import Policy, PolicyContext
 from switchboard.pricing import cost_of_usage
 from switchboard.router import RouteDecision, Router, RouterInputs
 from switchboard.store import Ledger, Reservation, Store
+from switchboard.workspaces.lifecycle import EDITS_FILES, TaskWorkspace
 
 EventSink = Callable[[Event], Awaitable[None] | None]
 AdapterFactory = Callable[[str], Adapter]
@@ -176,6 +179,8 @@ class _TaskRun:
         self.attempt_no = 0
         self.total_cost = 0
         self.total_usage = Usage()
+        self.current_provider: str | None = None
+        self.space = TaskWorkspace(task.id, task.workspace, engine.config.workspace)
 
     async def emit(self, attempt_id: int | None, event: Event) -> None:
         self.engine.store.append_event(self.task.id, attempt_id, event)
@@ -184,7 +189,7 @@ class _TaskRun:
             if maybe is not None:
                 await maybe
 
-    def finish(
+    async def finish(
         self,
         status: TaskStatus,
         *,
@@ -192,6 +197,15 @@ class _TaskRun:
         text: str = "",
         error: str | None = None,
     ) -> Result:
+        """Capture the workspace (if one was made), record the outcome, build the Result."""
+        captured: WorkspaceCaptured | None = None
+        try:
+            for event in await self.space.close():
+                await self.emit(None, event)
+                if isinstance(event, WorkspaceCaptured):
+                    captured = event
+        except SwitchboardError as exc:  # the task's outcome stands; say what went wrong
+            await self.emit(None, Notice(level="error", message=f"workspace: {exc}"))
         self.engine.store.set_task_status(
             self.task.id,
             status,
@@ -210,6 +224,10 @@ class _TaskRun:
             cost=self.total_cost,
             attempts=self.attempt_no,
             error=error,
+            workspace=captured.path if captured else None,
+            branch=captured.branch if captured else None,
+            changed_files=tuple(captured.changed_files) if captured else (),
+            diff=captured.diff if captured else "",
         )
 
     async def execute(self) -> Result:
@@ -225,21 +243,27 @@ class _TaskRun:
         if not self.decision.ranked:
             reasons = "; ".join(f"{r.provider}: {r.reason}" for r in self.decision.rejected)
             message = f"no provider can take this task ({reasons or 'no providers configured'})"
-            return self.finish(TaskStatus.REFUSED, error=message)
+            return await self.finish(TaskStatus.REFUSED, error=message)
         self.engine.store.set_task_status(self.task.id, TaskStatus.RUNNING)
+        try:
+            return await self._try_candidates()
+        except asyncio.CancelledError:
+            await self.finish(
+                TaskStatus.CANCELLED, provider=self.current_provider, error="cancelled"
+            )
+            raise
+
+    async def _try_candidates(self) -> Result:
         retry = self.engine.config.retry
         last_error: SwitchboardError | None = None
         for candidate in self.decision.ranked[: retry.max_providers]:
             provider = self.engine.providers[candidate.provider]
+            self.current_provider = provider.name
             for try_no in range(1, retry.attempts + 1):
-                try:
-                    async with self.engine.limits.slot(provider):
-                        outcome = await self.attempt(provider, candidate.max_cost)
-                except asyncio.CancelledError:
-                    self.finish(TaskStatus.CANCELLED, provider=provider.name, error="cancelled")
-                    raise
+                async with self.engine.limits.slot(provider):
+                    outcome = await self.attempt(provider, candidate.max_cost)
                 if outcome.error is None:
-                    return self.finish(
+                    return await self.finish(
                         TaskStatus.SUCCEEDED, provider=provider.name, text=outcome.text
                     )
                 last_error = outcome.error
@@ -256,7 +280,9 @@ class _TaskRun:
                 )
                 if action == "stop":
                     status = TaskStatus.REFUSED if self.attempt_no == 0 else TaskStatus.FAILED
-                    return self.finish(status, provider=provider.name, error=str(outcome.error))
+                    return await self.finish(
+                        status, provider=provider.name, error=str(outcome.error)
+                    )
                 if action == "next_provider":
                     break
                 await self.emit(
@@ -268,7 +294,7 @@ class _TaskRun:
                 await self.engine._sleep(delay)
         error = str(last_error) if last_error else "every candidate failed"
         status = TaskStatus.REFUSED if self.attempt_no == 0 else TaskStatus.FAILED
-        return self.finish(status, error=error)
+        return await self.finish(status, error=error)
 
     def classify(self, outcome: _AttemptOutcome, try_no: int) -> tuple[str, float]:
         """-> (action, delay): retry the same provider, move on, or stop.
@@ -282,7 +308,7 @@ class _TaskRun:
         retry = self.engine.config.retry
         if outcome.before_start:
             return "next_provider", 0.0
-        if isinstance(error, BudgetError | PolicyDenied | RoutingError | Cancelled):
+        if isinstance(error, BudgetError | PolicyDenied | RoutingError | Cancelled | UsageError):
             return "stop", 0.0
         if isinstance(error, TransientError):
             if try_no >= retry.attempts:
@@ -297,8 +323,16 @@ class _TaskRun:
     async def attempt(self, provider: Provider, max_cost: int) -> _AttemptOutcome:
         """One attempt on one provider; every way out releases or settles the reservation."""
         engine = self.engine
-        policy_ctx = PolicyContext(self.task, self.decision.task_type, provider, engine.config)
         outcome = _AttemptOutcome()
+        if EDITS_FILES in provider.capabilities:
+            try:
+                await self.space.ensure()
+            except SwitchboardError as exc:  # e.g. not a git repository: no provider can work
+                outcome.error = exc
+                return outcome
+        policy_ctx = PolicyContext(
+            self.task, self.decision.task_type, provider, engine.config, self.space.path
+        )
         try:
             for policy in engine._policies:
                 policy.before_run(policy_ctx)
@@ -379,6 +413,7 @@ class _TaskRun:
             provider=provider,
             api_key=SecretStr(secret) if secret else None,
             attempt=self.attempt_no,
+            workspace=self.space.path,
         )
         finished = False
         try:

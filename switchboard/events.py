@@ -88,6 +88,19 @@ class Finished(_Event):
 # --- engine events ---------------------------------------------------------------------
 
 
+class WorkspaceCaptured(_Event):
+    """The task's workspace at the end: where it is, its branch and commit, and the diff."""
+
+    kind: Literal["workspace"] = "workspace"
+    path: str
+    mode: str
+    branch: str | None = None
+    commit: str | None = None
+    changed_files: list[str] = Field(default_factory=list)
+    diff: str = ""
+    diff_truncated: bool = False
+
+
 class Routed(_Event):
     """The router's choice; the full decision with scores is stored with the task."""
 
@@ -145,6 +158,7 @@ Event = Annotated[
     | Notice
     | Finished
     | Routed
+    | WorkspaceCaptured
     | AttemptStarted
     | BudgetReserved
     | AttemptFailed

@@ -106,6 +106,10 @@ class Result(Frozen):
     cost: Micros = 0
     attempts: int = 0
     error: str | None = None
+    workspace: str | None = Field(default=None, description="Where the files were edited.")
+    branch: str | None = Field(default=None, description="Task branch (worktree mode).")
+    changed_files: tuple[str, ...] = ()
+    diff: str = ""
 
     @property
     def ok(self) -> bool:

@@ -52,7 +52,8 @@ def task_from_args(args: argparse.Namespace) -> Task:
         labels=frozenset(args.label),
         project=args.project,
         budget_cap=parse_usd(args.budget, option="--budget"),
-        workspace=Path(args.workspace).resolve() if args.workspace else None,
+        # the folder an editing agent works on (in a worktree of it, by default)
+        workspace=Path(args.workspace or ".").resolve(),
         verify=getattr(args, "verify", None),
     )
 

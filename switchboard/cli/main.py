@@ -41,7 +41,11 @@ def _task_options(parser: argparse.ArgumentParser) -> None:
         help="task label, e.g. confidential (repeatable)",
     )
     parser.add_argument("--project", metavar="P", help="project the spend counts against")
-    parser.add_argument("--workspace", metavar="DIR", help="repository the task works on")
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="repository the task works on (default: the current folder)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -110,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("providers", help="configured providers, prices and key status")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(handler="switchboard.cli.setup:cmd_providers")
+
+    p = sub.add_parser("clean", help="remove old task workspaces (worktrees and copies)")
+    p.add_argument("--all", action="store_true", help="remove every finished and unfinished one")
+    p.add_argument("--older-than", type=float, metavar="DAYS", help="remove those older than DAYS")
+    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+    p.set_defaults(handler="switchboard.cli.setup:cmd_clean")
 
     p = sub.add_parser("init", help="write a starter config from the keys and CLIs found here")
     p.add_argument(

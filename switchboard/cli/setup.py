@@ -105,3 +105,15 @@ def cmd_providers(args: argparse.Namespace) -> int:
         )
         print(f"{r['name']:<14} {r['adapter']:<9} {r['model']:<36} {pin:>9} {pout:>9}  {key}")
     return EXIT_OK
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from switchboard.config.load import load_config
+    from switchboard.workspaces import clean, clean_report
+
+    config = load_config(Path(args.config) if args.config else None).config
+    removed = clean(
+        config.workspace, all=args.all, older_than_days=args.older_than, dry_run=args.dry_run
+    )
+    print(clean_report(removed, dry_run=args.dry_run))
+    return EXIT_OK

@@ -36,6 +36,10 @@ def result_json(result: Result) -> dict[str, object]:
         "usage": result.usage.model_dump(),
         "attempts": result.attempts,
         "error": result.error,
+        "workspace": result.workspace,
+        "branch": result.branch,
+        "changed_files": list(result.changed_files),
+        "diff": result.diff,
     }
 
 
@@ -60,6 +64,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(summary(result), file=sys.stderr)
         if result.error:
             print(f"  reason: {result.error}", file=sys.stderr)
+        if result.workspace:
+            files = ", ".join(result.changed_files) or "no files"
+            where = f"branch {result.branch}" if result.branch else result.workspace
+            print(f"  changed: {files} ({where})", file=sys.stderr)
         print(f"  trace: switchboard show {result.task_id}", file=sys.stderr)
     return exit_code(result)
 

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from switchboard.config.permissions import PermissionProfile
+from switchboard.config.workspace import WorkspaceConfig
 from switchboard.money import Micros, usd_to_micros
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -91,6 +93,11 @@ class ProviderConfig(Strict):
     )
     options: dict[str, Any] = Field(
         default_factory=dict, description="Adapter-specific settings passed through unchanged."
+    )
+    permissions: PermissionProfile | None = Field(
+        default=None,
+        description="Overrides of [permissions] for this provider; fields set here replace"
+        " the global ones.",
     )
 
     @model_validator(mode="after")
@@ -235,3 +242,11 @@ class Config(Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    permissions: PermissionProfile = Field(
+        default_factory=PermissionProfile,
+        description="What agents may do (mode, tool lists, shell deny patterns).",
+    )
+    workspace: WorkspaceConfig = Field(
+        default_factory=WorkspaceConfig,
+        description="Where each task gets its own working folder.",
+    )

@@ -21,13 +21,13 @@ files and skip what ``.gitignore`` ignores. Every workspace is indexed under the
 (``.index/TASK_ID.json``) so :func:`clean` finds it and its repository again.
 """
 
+from switchboard.config.workspace import WorkspaceConfig
 from switchboard.workspaces._records import (
     FileChange,
     Workspace,
     WorkspaceInfo,
     WorkspaceResult,
 )
-from switchboard.workspaces.config import WorkspaceConfig
 from switchboard.workspaces.core import capture, prepare
 from switchboard.workspaces.retention import clean, clean_report, finish, list_workspaces
 

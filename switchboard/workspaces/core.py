@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from switchboard.config.workspace import WorkspaceConfig
 from switchboard.errors import SwitchboardError, UsageError
 from switchboard.workspaces import _fs, _git, _records
 from switchboard.workspaces._records import ChangeKind, FileChange, Workspace, WorkspaceResult
-from switchboard.workspaces.config import WorkspaceConfig
 from switchboard.workspaces.retention import remove
 
 log = logging.getLogger(__name__)

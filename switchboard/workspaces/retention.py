@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from switchboard.config.workspace import WorkspaceConfig
 from switchboard.errors import SwitchboardError, UsageError
 from switchboard.workspaces import _fs, _git, _records
 from switchboard.workspaces._records import Workspace, WorkspaceInfo
-from switchboard.workspaces.config import WorkspaceConfig
 
 log = logging.getLogger(__name__)
 

@@ -195,7 +195,13 @@ def test_run_json_moves_on_after_401_and_every_record_agrees(project: Project) -
         "usage",
         "attempts",
         "error",
+        "workspace",
+        "branch",
+        "changed_files",
+        "diff",
     }
+    # a text-only provider gets no workspace
+    assert (result["workspace"], result["changed_files"], result["diff"]) == (None, [], "")
     assert result["status"] == "succeeded"
     assert result["provider"] == "beta"
     assert result["text"] == "hello from beta"
