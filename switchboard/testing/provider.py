@@ -9,21 +9,31 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
+from switchboard.testing.book import ScriptBook
 from switchboard.testing.recording import RecordedRequest, Recorder
-from switchboard.testing.script import Reply, ScriptBook, Step
+from switchboard.testing.script import Reply, Step, ToolCall
 from switchboard.testing.server import FakeServer
+from switchboard.testing.side import SideRule, harness_side_requests
 
 _JOIN_TIMEOUT_S = 5.0
 
 
 class FakeProvider:
-    """A scriptable OpenAI- and Anthropic-compatible model server on loopback.
+    """A scriptable model server on loopback speaking the APIs coding agents use.
 
-    It binds ``host`` (``127.0.0.1``) on ``port`` (0 picks a free one) and
-    serves from a daemon thread. Steps are played per model name, in order;
-    models not scripted by name play the ``None`` queue; an empty queue
-    answers with ``default``.
+    Wires: OpenAI Chat Completions and Responses, Anthropic Messages, Gemini
+    (see :mod:`switchboard.testing.routes`). It binds ``host``
+    (``127.0.0.1``) on ``port`` (0 picks a free one) and serves from a daemon
+    thread. Steps are played per model name, in order; models not scripted by
+    name play the ``None`` queue; an empty queue answers with ``default``.
+
+    ``side_requests`` is consulted before the script: a request it answers
+    (a harness's title or router call, by default) does not consume a step
+    (see :mod:`switchboard.testing.side`; ``None`` turns it off).
+    ``websocket_status`` is the HTTP status refusing a WebSocket upgrade on
+    the Responses path, so Codex falls back to ``POST``.
 
     Example::
 
@@ -31,6 +41,11 @@ class FakeProvider:
             fp.script("gpt-fake", Fail(429, retry_after=1), Reply("hello", output_tokens=5))
             litellm.completion(model="openai/gpt-fake", api_base=fp.openai_base, ...)
             assert fp.requests_for("gpt-fake")[0].api == "openai"
+
+        with FakeProvider() as fp:  # a harness runs one shell command, then answers
+            fp.script_tool_use(None, "Bash", {"command": "echo hi > hello.txt"}, final="Done.")
+            ...  # run the CLI against fp.url
+            assert fp.requests[-1].tool_results  # the harness sent the command's output back
     """
 
     def __init__(
@@ -40,9 +55,13 @@ class FakeProvider:
         port: int = 0,
         default: Step | None = None,
         script: Mapping[str | None, Sequence[Step]] | None = None,
+        side_requests: SideRule | None = harness_side_requests,
+        websocket_status: int = 426,
         verbose: bool = False,
     ) -> None:
         self._host = host
+        self._side_requests = side_requests
+        self._websocket_status = websocket_status
         self._port = port
         self._verbose = verbose
         self._book = ScriptBook(default if default is not None else Reply("ok"))
@@ -67,6 +86,8 @@ class FakeProvider:
                 self._book,
                 self._recorder,
                 self._stopping,
+                side_rule=self._side_requests,
+                websocket_status=self._websocket_status,
                 verbose=self._verbose,
             )
             thread = threading.Thread(
@@ -129,7 +150,20 @@ class FakeProvider:
 
     @property
     def anthropic_base(self) -> str:
-        """Base URL for Anthropic clients (litellm ``api_base`` for ``anthropic/`` models)."""
+        """Base URL for Anthropic clients (litellm ``api_base`` for ``anthropic/`` models).
+
+        Also Claude Code's ``ANTHROPIC_BASE_URL``.
+        """
+        return self.url
+
+    @property
+    def responses_base(self) -> str:
+        """Base URL for OpenAI Responses clients: Codex's ``model_providers.<id>.base_url``."""
+        return f"{self.url}/v1"
+
+    @property
+    def gemini_base(self) -> str:
+        """Base URL for Gemini clients: the Gemini CLI's ``GOOGLE_GEMINI_BASE_URL``."""
         return self.url
 
     # --- script -------------------------------------------------------------------
@@ -138,6 +172,24 @@ class FakeProvider:
         """Queue ``steps`` for ``model`` (``None``: any model not scripted by name)."""
         self._book.add(model, steps)
         return self
+
+    def script_tool_use(
+        self,
+        model: str | None,
+        name: str,
+        arguments: Mapping[str, Any] | str,
+        *,
+        final: str | Step = "done",
+        **tool: Any,
+    ) -> FakeProvider:
+        """Queue one tool call and the answer to its follow-up request.
+
+        ``tool`` holds the other :class:`ToolCall` options (``call_id``,
+        ``text``, ``custom``, token counts, delays); ``final`` is the text (or
+        step) answering the request that carries the tool result.
+        """
+        last = Reply(final) if isinstance(final, str) else final
+        return self.script(model, ToolCall(name, arguments, **tool), last)
 
     @property
     def default(self) -> Step:
@@ -164,8 +216,19 @@ class FakeProvider:
         return self._recorder.snapshot()
 
     def requests_for(self, model: str | None) -> list[RecordedRequest]:
-        """The recorded requests whose body named ``model``."""
+        """The recorded requests that named ``model`` (in the body, or the URL for Gemini)."""
         return [r for r in self._recorder.snapshot() if r.model == model]
+
+    @property
+    def task_requests(self) -> list[RecordedRequest]:
+        """The requests that played the script (model API calls that were not side requests)."""
+        return [r for r in self._recorder.snapshot() if r.api is not None and not r.side]
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The tool results sent back in the latest task request (see ``RecordedRequest``)."""
+        tasks = self.task_requests
+        return tasks[-1].tool_results if tasks else []
 
     def clear(self) -> None:
         """Forget the recorded requests (the script is left alone)."""

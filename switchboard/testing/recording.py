@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Api = Literal["openai", "anthropic"]
+from switchboard.testing.routes import WIRES
+from switchboard.testing.wire import Api, ToolOutput
+
+__all__ = ["Api", "RecordedRequest", "Recorder", "ToolOutput"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,10 @@ class RecordedRequest:
     ``path`` has the query string removed (it is parsed into ``query``);
     ``headers`` has lower-case names; ``body`` is the decoded JSON, or
     ``None`` when the body was empty or not valid JSON (``raw`` keeps the
-    bytes either way). ``api`` says which dialect the path belongs to.
+    bytes either way). ``api`` says which dialect the path belongs to;
+    ``model`` comes from the body (or from the URL for Gemini). ``side`` is
+    true when the request was answered by the side-request rule instead of
+    the script (see :mod:`switchboard.testing.side`).
     """
 
     method: str
@@ -32,6 +38,26 @@ class RecordedRequest:
     model: str | None
     api: Api | None
     received_at: float = field(compare=False)
+    side: bool = False
+
+    @property
+    def tool_outputs(self) -> list[ToolOutput]:
+        """The tool results the client sent back in this request, in conversation order.
+
+        Parsed per wire: Chat ``role: "tool"`` messages, Anthropic
+        ``tool_result`` blocks, Responses ``function_call_output`` /
+        ``custom_tool_call_output`` items, Gemini ``functionResponse`` parts.
+        A request carries the whole conversation, so results of earlier
+        turns are included too.
+        """
+        if self.api is None:
+            return []
+        return WIRES[self.api].tool_outputs(self.body)
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The text of :attr:`tool_outputs`."""
+        return [item.output for item in self.tool_outputs]
 
 
 class Recorder:

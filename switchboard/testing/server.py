@@ -1,5 +1,9 @@
 """HTTP plumbing of the fake provider: routing, body parsing, SSE writing.
 
+Paths are mapped to wires by :mod:`switchboard.testing.routes`. A ``GET`` on
+the Responses path (the WebSocket upgrade Codex tries first) is refused at
+once with ``426 Upgrade Required`` so the client falls back to HTTP ``POST``.
+
 Built on :class:`http.server.ThreadingHTTPServer`; every connection gets its
 own daemon thread. Responses are HTTP/1.1 with ``Connection: close``:
 non-streamed bodies carry ``Content-Length``, streamed bodies use chunked
@@ -16,21 +20,21 @@ import math
 import sys
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from switchboard.testing.anthropic_wire import ANTHROPIC
-from switchboard.testing.openai_wire import OPENAI
-from switchboard.testing.recording import Api, RecordedRequest, Recorder
-from switchboard.testing.script import Fail, Reply, ScriptBook
-from switchboard.testing.wire import Usage, Wire, now
+from switchboard.testing.anthropic_wire import prompt_text as anthropic_prompt
+from switchboard.testing.book import ScriptBook
+from switchboard.testing.gemini_wire import count_tokens_body
+from switchboard.testing.recording import RecordedRequest, Recorder
+from switchboard.testing.responses_wire import RESPONSES
+from switchboard.testing.routes import Route, route
+from switchboard.testing.script import Answer, Fail, Hang, Step, estimate_tokens
+from switchboard.testing.side import SideRule
+from switchboard.testing.wire import Exchange, Usage, now
 
-_API_PATHS: dict[str, Wire] = {
-    "/v1/chat/completions": OPENAI,
-    "/chat/completions": OPENAI,
-    "/v1/messages": ANTHROPIC,
-}
 _MODELS_PATHS = ("/v1/models", "/models")
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
@@ -50,9 +54,13 @@ class FakeServer(ThreadingHTTPServer):
         recorder: Recorder,
         stopping: threading.Event,
         *,
+        side_rule: SideRule | None = None,
+        websocket_status: int = 426,
         verbose: bool = False,
     ) -> None:
         self.book = book
+        self.side_rule = side_rule
+        self.websocket_status = websocket_status
         self.recorder = recorder
         self.stopping = stopping
         self.verbose = verbose
@@ -101,7 +109,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         parts = urlsplit(self.path)
         path = parts.path or "/"
-        wire = _API_PATHS.get(path)
+        target = route(path)
         try:
             raw = self._read_body()
         except ValueError:
@@ -109,32 +117,55 @@ class FakeHandler(BaseHTTPRequestHandler):
         else:
             body, bad_body = _decode(raw)
         model = body.get("model") if isinstance(body, dict) else None
-        self.server.recorder.add(
-            RecordedRequest(
-                method=self.command,
-                path=path,
-                query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-                headers={name.lower(): value for name, value in self.headers.items()},
-                body=body,
-                raw=raw,
-                model=model if isinstance(model, str) else None,
-                api=_api_name(wire),
-                received_at=time.time(),
-            )
+        if target is not None and target.path_model is not None:
+            model = target.path_model
+        request = RecordedRequest(
+            method=self.command,
+            path=path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+            raw=raw,
+            model=model if isinstance(model, str) else None,
+            api=target.wire.name if target is not None else None,
+            received_at=time.time(),
         )
+        side_step = self._side_step(request, target, bad_body)
+        if side_step is not None:
+            request = replace(request, side=True)
+        self.server.recorder.add(request)
         with contextlib.suppress(*_DISCONNECTS):
-            self._route(path, wire, body, bad_body)
+            self._route(request, target, bad_body, side_step)
 
-    def _route(self, path: str, wire: Wire | None, body: Any, bad_body: bool) -> None:
-        if wire is not None:
-            if self.command != "POST":
+    def _side_step(self, request: RecordedRequest, target: Route | None, bad: bool) -> Step | None:
+        rule = self.server.side_rule
+        if rule is None or target is None or target.counter or bad or self.command != "POST":
+            return None
+        if not isinstance(request.body, dict):
+            return None
+        return rule(request)
+
+    def _route(
+        self, request: RecordedRequest, target: Route | None, bad_body: bool, side: Step | None
+    ) -> None:
+        path, body = request.path, request.body
+        if target is not None:
+            wire = target.wire
+            if self.command == "GET" and wire is RESPONSES:
+                status = self.server.websocket_status
+                message = "WebSocket transport is not offered here; POST over HTTP instead"
+                self._send_json(status, wire.error_body(status, message, None))
+            elif self.command != "POST":
                 message = f"{self.command} is not allowed on {path}; use POST"
-                self._send_json(405, wire.error_body(405, message), {"Allow": "POST"})
+                self._send_json(405, wire.error_body(405, message, None), {"Allow": "POST"})
             elif bad_body or not isinstance(body, dict):
                 message = "the request body must be a JSON object"
-                self._send_json(400, wire.error_body(400, message))
+                self._send_json(400, wire.error_body(400, message, None))
+            elif target.counter:
+                self._send_json(200, _count_tokens(target, body))
             else:
-                self._answer(wire, body)
+                step = side if side is not None else self.server.book.next_step(request.model)
+                self._answer(target, request, body, step)
         elif self.command in ("GET", "HEAD") and path == "/":
             self._send_json(200, {"status": "ok", "service": "switchboard fake provider"})
         elif self.command in ("GET", "HEAD") and path in _MODELS_PATHS:
@@ -164,25 +195,27 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     # --- answering ----------------------------------------------------------------
 
-    def _answer(self, wire: Wire, body: dict[str, Any]) -> None:
-        model = body.get("model")
-        model_name = model if isinstance(model, str) else None
-        step = self.server.book.next_step(model_name)
+    def _answer(
+        self, target: Route, request: RecordedRequest, body: dict[str, Any], step: Step
+    ) -> None:
+        wire = target.wire
+        if isinstance(step, Hang):
+            self.server.stopping.wait()
+            return
         if step.delay_s and self._wait(step.delay_s):
             return
         if isinstance(step, Fail):
-            self._send_json(step.status, wire.error_body(step.status, step.message), _retry(step))
+            error = wire.error_body(step.status, step.message, step.retry_after)
+            self._send_json(step.status, error, _retry(step))
             return
-        usage = Usage.for_reply(step, wire.prompt_text(body))
-        echo_model = model_name or "fake-model"
-        if wire.wants_stream(body):
-            self._stream(wire, step, echo_model, usage, body)
+        usage = Usage.for_answer(step, wire.prompt_text(body))
+        ex = Exchange(body, request.model or "fake-model", request.query, target.action)
+        if wire.wants_stream(ex):
+            self._stream(target, step, ex, usage)
         else:
-            self._send_json(200, wire.message_body(step, echo_model, usage))
+            self._send_json(200, wire.message_body(step, ex, usage))
 
-    def _stream(
-        self, wire: Wire, reply: Reply, model: str, usage: Usage, body: dict[str, Any]
-    ) -> None:
+    def _stream(self, target: Route, answer: Answer, ex: Exchange, usage: Usage) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -191,9 +224,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         sent_text = False
-        for frame in wire.stream_frames(reply, model, usage, body):
+        for frame in target.wire.stream_frames(answer, ex, usage):
             if frame.is_text:
-                if sent_text and reply.chunk_delay_s and self._wait(reply.chunk_delay_s):
+                if sent_text and answer.chunk_delay_s and self._wait(answer.chunk_delay_s):
                     return
                 sent_text = True
             if self.server.stopping.is_set():
@@ -253,12 +286,11 @@ def _decode(raw: bytes) -> tuple[Any, bool]:
         return None, True
 
 
-def _api_name(wire: Wire | None) -> Api | None:
-    if wire is OPENAI:
-        return "openai"
-    if wire is ANTHROPIC:
-        return "anthropic"
-    return None
+def _count_tokens(target: Route, body: dict[str, Any]) -> dict[str, Any]:
+    """The answer of a token-counting endpoint."""
+    if target.wire.name == "gemini":
+        return count_tokens_body(body)
+    return {"input_tokens": estimate_tokens(anthropic_prompt(body))}
 
 
 def _retry(step: Fail) -> dict[str, str]:

@@ -1,9 +1,12 @@
-"""What the two API dialects have in common: SSE framing and the ``Wire`` interface.
+"""What the API dialects have in common: SSE framing and the ``Wire`` interface.
 
-Each supported API (OpenAI Chat Completions, Anthropic Messages) is described
-by one :class:`Wire`: how to read the prompt out of a request body, how to
-render a reply as a JSON body or as a series of server-sent events, and how
-to render an error. The HTTP server only talks to this interface.
+Each supported API (OpenAI Chat Completions, OpenAI Responses, Anthropic
+Messages, Google Gemini) is described by one :class:`Wire`: how to read the
+prompt and the returned tool results out of a request body, how to render an
+answer (:class:`~switchboard.testing.script.Reply` or
+:class:`~switchboard.testing.script.ToolCall`) as a JSON body or as a series of
+server-sent events, and how to render an error. The HTTP server only talks to
+this interface.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
 
-from switchboard.testing.script import Reply
+from switchboard.testing.script import Answer, ToolCall, split_text
+
+Api = Literal["openai", "anthropic", "responses", "gemini"]
+"""The dialect a request was addressed to (``openai`` is Chat Completions)."""
 
 
 class Frame(NamedTuple):
-    """One server-sent event, already encoded; ``is_text`` marks a piece of reply text."""
+    """One encoded event; ``is_text`` marks a streamed piece (text or tool arguments)."""
 
     payload: bytes
     is_text: bool = False
@@ -27,7 +33,7 @@ class Frame(NamedTuple):
 
 @dataclass(frozen=True)
 class Usage:
-    """Token counts for one reply, resolved from the step and the prompt."""
+    """Token counts for one answer, resolved from the step and the prompt."""
 
     input_tokens: int
     output_tokens: int
@@ -35,21 +41,51 @@ class Usage:
     cache_write_tokens: int = 0
 
     @classmethod
-    def for_reply(cls, reply: Reply, prompt: str) -> Usage:
-        inp, out = reply.usage(prompt)
-        return cls(inp, out, reply.cache_read_tokens, reply.cache_write_tokens)
+    def for_answer(cls, answer: Answer, prompt: str) -> Usage:
+        inp, out = answer.usage(prompt)
+        return cls(inp, out, answer.cache_read_tokens, answer.cache_write_tokens)
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What a wire knows about the request it answers.
+
+    ``model`` is the name echoed back (from the body, or the URL for Gemini);
+    ``action`` is the Gemini method (``generateContent``,
+    ``streamGenerateContent``) and empty elsewhere.
+    """
+
+    body: dict[str, Any]
+    model: str
+    query: dict[str, str] = field(default_factory=dict)
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """A tool result a client sent back in a request's conversation."""
+
+    call_id: str | None
+    output: str
+    name: str | None = None
+    is_error: bool = False
 
 
 @dataclass(frozen=True)
 class Wire:
-    """How one API dialect reads requests and renders replies and errors."""
+    """How one API dialect reads requests and renders answers and errors."""
 
-    name: str
+    name: Api
     prompt_text: Callable[[dict[str, Any]], str]
-    wants_stream: Callable[[dict[str, Any]], bool]
-    message_body: Callable[[Reply, str, Usage], dict[str, Any]]
-    stream_frames: Callable[[Reply, str, Usage, dict[str, Any]], list[Frame]]
-    error_body: Callable[[int, str], dict[str, Any]]
+    wants_stream: Callable[[Exchange], bool]
+    message_body: Callable[[Answer, Exchange, Usage], Any]
+    stream_frames: Callable[[Answer, Exchange, Usage], list[Frame]]
+    error_body: Callable[[int, str, float | None], dict[str, Any]]
+    tool_outputs: Callable[[Any], list[ToolOutput]]
 
 
 def sse(data: dict[str, Any] | str, event: str | None = None) -> bytes:
@@ -69,6 +105,16 @@ def now() -> int:
     return int(time.time())
 
 
+def calls_of(answer: Answer) -> list[ToolCall]:
+    """The tool calls an answer makes (none for a plain reply)."""
+    return [answer] if isinstance(answer, ToolCall) else []
+
+
+def json_pieces(text: str) -> list[str]:
+    """Split encoded tool arguments into up to three streamed pieces."""
+    return split_text(text, 3) if text else []
+
+
 def texts_of(content: Any) -> Iterable[str]:
     """The text found in a message ``content`` (a string or a list of parts/blocks)."""
     if isinstance(content, str):
@@ -83,3 +129,19 @@ def texts_of(content: Any) -> Iterable[str]:
                     yield text
                 elif "content" in part:
                     yield from texts_of(part["content"])
+                elif "output" in part:
+                    yield from texts_of(part["output"])
+
+
+def joined_text(content: Any) -> str:
+    """All text of a tool result ``content``; other JSON is encoded."""
+    if content is None:
+        return ""
+    if isinstance(content, str | list):
+        return "\n".join(texts_of(content))
+    return json.dumps(content, separators=(",", ":"))
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects in ``value`` when it is a list; nothing otherwise."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

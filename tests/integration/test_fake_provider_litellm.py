@@ -1,14 +1,20 @@
-"""The fake provider driven through real litellm: what it sends and what it gets back."""
+"""The fake provider driven through real clients: what they send and what they get back.
+
+litellm for Chat Completions, Anthropic and Gemini (text, usage, tool calls,
+errors); the official OpenAI SDK for the Responses API, whose typed event
+parser checks every streamed event.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from switchboard.testing import Fail, FakeProvider, Reply
+from switchboard.testing import Fail, FakeProvider, Reply, ToolCall
 
 pytestmark = pytest.mark.integration
 
@@ -206,3 +212,179 @@ def test_anthropic_5xx_is_internal_server_error(
     assert info.value.status_code == 500
     assert error_type in str(info.value)
     assert len(fp.requests) == 1
+
+
+# --- tool calls and the harness wires -------------------------------------------------
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "bash",
+            "description": "run a shell command",
+            "parameters": {"type": "object", "properties": {"command": {"type": "string"}}},
+        },
+    }
+]
+COMMAND = {"command": "echo hi > hello.txt"}
+
+
+def rebuilt_choice(chunks: list[Any]) -> dict[str, Any]:
+    """The first choice of a streamed litellm response put back together, as plain JSON."""
+    import litellm
+
+    rebuilt = litellm.stream_chunk_builder(chunks)
+    assert rebuilt is not None
+    choice: dict[str, Any] = rebuilt.model_dump()["choices"][0]
+    return choice
+
+
+def test_openai_tool_call_streamed_and_rebuilt(fp: FakeProvider) -> None:
+    fp.script("fake-model", ToolCall("bash", COMMAND, call_id="call_7", output_tokens=6))
+    _, _, chunks = asyncio.run(collect_stream(openai_call(fp, stream=True, tools=TOOLS)))
+    choice = rebuilt_choice(chunks)
+    assert choice["finish_reason"] == "tool_calls"
+    (call,) = choice["message"]["tool_calls"]
+    assert call["id"] == "call_7"
+    assert call["function"]["name"] == "bash"
+    assert json.loads(call["function"]["arguments"]) == COMMAND
+
+
+def test_openai_tool_result_round_trip(fp: FakeProvider) -> None:
+    import litellm
+
+    fp.script_tool_use("fake-model", "bash", COMMAND, final="it is done")
+    first = asyncio.run(litellm.acompletion(**openai_call(fp, tools=TOOLS)))
+    call = first.choices[0].message.tool_calls[0]
+    messages = [
+        *MESSAGES,
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "(no output)"},
+    ]
+    second = asyncio.run(litellm.acompletion(**openai_call(fp, tools=TOOLS, messages=messages)))
+    assert second.choices[0].message.content == "it is done"
+    assert fp.requests[-1].tool_results == ["(no output)"]
+    assert fp.requests[-1].tool_outputs[0].name == "bash"
+
+
+def test_anthropic_tool_use_streamed(fp: FakeProvider) -> None:
+    fp.script("claude-fake", ToolCall("bash", COMMAND, text="On it.", call_id="toolu_9"))
+    text, _, chunks = asyncio.run(collect_stream(anthropic_call(fp, stream=True, tools=TOOLS)))
+    assert text == "On it."
+    choice = rebuilt_choice(chunks)
+    (call,) = choice["message"]["tool_calls"]
+    assert call["id"] == "toolu_9"
+    assert call["function"]["name"] == "bash"
+    assert json.loads(call["function"]["arguments"]) == COMMAND
+    assert choice["finish_reason"] == "tool_calls"
+
+
+def test_anthropic_tool_use_non_streamed(fp: FakeProvider) -> None:
+    import litellm
+
+    fp.script("claude-fake", ToolCall("bash", COMMAND))
+    response = asyncio.run(litellm.acompletion(**anthropic_call(fp, tools=TOOLS)))
+    (call,) = response.choices[0].message.tool_calls
+    assert json.loads(call.function.arguments) == COMMAND
+    assert response.choices[0].finish_reason == "tool_calls"
+
+
+def gemini_call(fp: FakeProvider, **kwargs: Any) -> dict[str, Any]:
+    return {
+        "model": "gemini/gemini-fake",
+        "api_base": fp.gemini_base + "/v1beta",
+        "api_key": "gemini-test-key",
+        "messages": MESSAGES,
+        **kwargs,
+    }
+
+
+def test_gemini_streamed_with_usage(fp: FakeProvider) -> None:
+    fp.script(
+        "gemini-fake",
+        Reply("hello from gemini", input_tokens=14, output_tokens=3, cache_read_tokens=4),
+    )
+    call = gemini_call(fp, stream=True, stream_options={"include_usage": True})
+    text, usage, _ = asyncio.run(collect_stream(call))
+    assert text == "hello from gemini"
+    assert usage is not None
+    assert usage.prompt_tokens == 14
+    assert usage.completion_tokens == 3
+    (request,) = fp.requests
+    assert request.path == "/v1beta/models/gemini-fake:streamGenerateContent"
+    assert request.query.get("alt") == "sse"
+    assert request.api == "gemini"
+    assert request.model == "gemini-fake"
+    assert request.headers["x-goog-api-key"] == "gemini-test-key"
+
+
+def test_gemini_function_call_non_streamed(fp: FakeProvider) -> None:
+    import litellm
+
+    fp.script("gemini-fake", ToolCall("bash", COMMAND, input_tokens=10, cache_read_tokens=4))
+    response = asyncio.run(litellm.acompletion(**gemini_call(fp, tools=TOOLS)))
+    (call,) = response.choices[0].message.tool_calls
+    assert call.function.name == "bash"
+    assert json.loads(call.function.arguments) == COMMAND
+    assert response.usage.prompt_tokens == 10
+    assert response.usage.prompt_tokens_details.cached_tokens == 4
+    assert fp.requests[0].path.endswith(":generateContent")
+
+
+def test_gemini_429_is_rate_limit_error(fp: FakeProvider) -> None:
+    import litellm
+
+    fp.script("gemini-fake", Fail(429, "quota exhausted", retry_after=1))
+    with pytest.raises(litellm.RateLimitError) as info:
+        asyncio.run(litellm.acompletion(**gemini_call(fp, num_retries=0, max_retries=0)))
+    assert "quota exhausted" in str(info.value)
+
+
+# --- OpenAI Responses through the official SDK's typed event parser ------------------
+
+
+def test_responses_stream_through_openai_sdk(fp: FakeProvider) -> None:
+    import openai
+
+    fp.script("gpt-fake", Reply("typed events", input_tokens=20, output_tokens=2))
+    client = openai.OpenAI(base_url=fp.responses_base, api_key="sk-test", max_retries=0)
+    with client.responses.stream(model="gpt-fake", input="hi") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == "typed events"
+    assert final.output_text == "typed events"
+    assert final.usage is not None
+    assert final.usage.input_tokens == 20
+    assert final.usage.output_tokens == 2
+    assert fp.requests[0].path == "/v1/responses"
+    assert fp.requests[0].headers["authorization"] == "Bearer sk-test"
+
+
+def test_responses_function_and_custom_calls_through_openai_sdk(fp: FakeProvider) -> None:
+    import openai
+
+    patch = "*** Begin Patch\n*** Add File: hello.txt\n+hi\n*** End Patch\n"
+    fp.script("gpt-fake", ToolCall("exec_command", {"cmd": "ls"}), ToolCall("apply_patch", patch))
+    client = openai.OpenAI(base_url=fp.responses_base, api_key="sk-test", max_retries=0)
+    with client.responses.stream(model="gpt-fake", input="hi") as stream:
+        for _ in stream:
+            pass
+        (function_call,) = stream.get_final_response().output
+    assert function_call.type == "function_call"
+    assert function_call.name == "exec_command"
+    assert json.loads(function_call.arguments) == {"cmd": "ls"}
+    custom = client.responses.create(model="gpt-fake", input="hi").output[0]
+    assert custom.type == "custom_tool_call"
+    assert custom.name == "apply_patch"
+    assert custom.input == patch
+
+
+def test_responses_error_through_openai_sdk(fp: FakeProvider) -> None:
+    import openai
+
+    fp.script("gpt-fake", Fail(401, "bad key"))
+    client = openai.OpenAI(base_url=fp.responses_base, api_key="sk-test", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as info:
+        client.responses.create(model="gpt-fake", input="hi")
+    assert info.value.status_code == 401
+    assert "bad key" in str(info.value)
