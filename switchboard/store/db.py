@@ -184,7 +184,8 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
     return done
 
 
-def _translated(exc: sqlite3.Error, path: Path) -> StoreError:
+def translated(exc: sqlite3.Error, path: Path) -> StoreError:
+    """The :class:`StoreError` to raise for a ``sqlite3`` error on the store at ``path``."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return StoreError(
@@ -214,7 +215,7 @@ def translate_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        raise _translated(exc, path) from exc
+        raise translated(exc, path) from exc
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:

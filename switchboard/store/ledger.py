@@ -11,6 +11,12 @@ reservation row; what a row counts against its budgets:
 A row counts in the period in which it was created. All amounts are integer
 micro-dollars. :meth:`Ledger.reserve` checks and inserts under SQLite's write lock, so
 concurrent processes sharing one store can never admit more than a budget allows.
+
+Budget checks read running totals, not the reservations: the ``spend`` table holds, per
+scope, period kind and calendar period ('day' / 'month' in UTC, or 'total'), the settled
+and the open amounts of the reservations created in it. Triggers on the reservations
+table (migration 0002) move those totals in the statement that changes a reservation, so
+they can never disagree with it; :func:`spend_drift` recomputes them to prove it.
 """
 
 from __future__ import annotations
@@ -20,17 +26,19 @@ import os
 import socket
 import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from switchboard.config.schema import BudgetConfig
 from switchboard.errors import BudgetExceeded, NotFound, ReservationExceeded
 from switchboard.money import format_usd
-from switchboard.store.periods import Window, describe_end, window
+from switchboard.store.periods import PERIODS, describe_end, period_key, window
 from switchboard.store.store import Store
 
-_SCOPE_COLUMNS = {"project": "project", "task_type": "task_type", "provider": "provider"}
+Bucket = tuple[str, str, str]
+"""(scope, period kind, period key): one row of the ``spend`` table."""
 
 
 @dataclass(frozen=True)
@@ -107,29 +115,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _spend(conn: sqlite3.Connection, span: Window, scope: str | None = None) -> tuple[int, int]:
-    """(closed spend, open reservations) of the rows created in ``span`` within ``scope``."""
-    clauses: list[str] = []
+@lru_cache(maxsize=32)
+def _buckets_sql(count: int) -> str:
+    """One statement reading ``count`` spend buckets, each by its primary key."""
+    one = (
+        "SELECT ? AS position, settled, open FROM spend"
+        " WHERE scope = ? AND period = ? AND period_key = ?"
+    )
+    return " UNION ALL ".join([one] * count)
+
+
+Query = Callable[[str, Sequence[Any]], Sequence[sqlite3.Row]]
+
+
+def _read_spend(query: Query, buckets: Sequence[Bucket]) -> list[tuple[int, int]]:
+    """(settled, open) of each bucket, in one statement (so from one snapshot); a bucket
+    nothing was reserved in is (0, 0)."""
+    if not buckets:
+        return []
     params: list[Any] = []
-    if scope is not None and scope != "global":
-        kind, _, value = scope.partition(":")
-        clauses.append(f"{_SCOPE_COLUMNS[kind]} = ?")
-        params.append(value)
-    if span.start is not None:
-        clauses.append("created_at >= ?")
-        params.append(span.start)
-    if span.end is not None:
-        clauses.append("created_at < ?")
-        params.append(span.end)
-    where = " AND ".join(clauses) or "1"
-    row = conn.execute(
-        "SELECT"
-        " COALESCE(SUM(CASE WHEN status = 'open' THEN 0 ELSE COALESCE(actual, 0) END), 0),"
-        " COALESCE(SUM(CASE WHEN status = 'open' THEN MAX(amount, spent) ELSE 0 END), 0)"
-        f" FROM reservations WHERE {where}",
-        params,
-    ).fetchone()
-    return int(row[0]), int(row[1])
+    for position, bucket in enumerate(buckets):
+        params.append(position)
+        params.extend(bucket)
+    found = [(0, 0)] * len(buckets)
+    for row in query(_buckets_sql(len(buckets)), params):
+        found[int(row[0])] = (int(row[1]), int(row[2]))
+    return found
+
+
+def _buckets(budgets: Sequence[_Budget], moment: float) -> list[Bucket]:
+    """The bucket of each budget's period that contains ``moment``."""
+    return [(b.scope, b.period, period_key(b.period, moment)) for b in budgets]
 
 
 class Ledger:
@@ -160,16 +176,19 @@ class Ledger:
         wanted = set(scopes)
         return [budget for budget in self._budgets if budget.scope in wanted]
 
+    def _spend(self, budgets: Sequence[_Budget], moment: float) -> list[tuple[int, int]]:
+        """(settled, open) of each budget in its period containing ``moment``."""
+        return _read_spend(self._store.read, _buckets(budgets, moment))
+
     def headroom(self, scopes: list[str], now: float | None = None) -> dict[str, int]:
         """Budget name -> micro-dollars left in its current period, for each budget on
         one of ``scopes``; never below 0."""
         moment = self._store.now() if now is None else now
-        result: dict[str, int] = {}
-        with self._store.transaction(immediate=False) as conn:
-            for budget in self._applicable(scopes):
-                spent, reserved = _spend(conn, window(budget.period, moment), budget.scope)
-                result[budget.name] = max(budget.limit - spent - reserved, 0)
-        return result
+        budgets = self._applicable(scopes)
+        return {
+            budget.name: max(budget.limit - spent - reserved, 0)
+            for budget, (spent, reserved) in zip(budgets, self._spend(budgets, moment), strict=True)
+        }
 
     def reserve(
         self,
@@ -188,15 +207,19 @@ class Ledger:
         """
         _check_micros(amount, "amount")
         scopes = self.scopes_for(provider=provider, task_type=task_type, project=project)
+        budgets = self._applicable(scopes)
         with self._store.transaction() as conn:
             now = self._store.now()
-            for budget in self._applicable(scopes):
-                spent, reserved = _spend(conn, window(budget.period, now), budget.scope)
+            spend = _read_spend(
+                lambda sql, params: conn.execute(sql, params).fetchall(), _buckets(budgets, now)
+            )
+            for budget, (spent, reserved) in zip(budgets, spend, strict=True):
                 remaining = max(budget.limit - spent - reserved, 0)
                 if amount > remaining:
                     raise BudgetExceeded(
                         budget.label, needed=amount, remaining=remaining, hint=self._hint(budget)
                     )
+            # the spend triggers add the amount to the open totals of every scope and period
             cursor = conn.execute(
                 "INSERT INTO reservations (task_id, attempt_id, provider, task_type, project,"
                 " scopes, amount, status, pid, hostname, created_at)"
@@ -227,14 +250,14 @@ class Ledger:
         """Record what the run has spent so far.
 
         Raises :class:`ReservationExceeded` when that is more than was reserved; the
-        figure is recorded first, so it counts.
+        figure is recorded first, so it counts (the spend triggers move the excess over
+        the amount into the open totals in the same statement).
         """
         _check_micros(spent_so_far, "spent_so_far")
-        with self._store.transaction() as conn:
-            conn.execute(
-                "UPDATE reservations SET spent = MAX(spent, ?) WHERE id = ? AND status = 'open'",
-                (spent_so_far, reservation.id),
-            )
+        self._store.write(
+            "UPDATE reservations SET spent = MAX(spent, ?) WHERE id = ? AND status = 'open'",
+            (spent_so_far, reservation.id),
+        )
         if spent_so_far > reservation.amount:
             raise ReservationExceeded(
                 f"the run has spent {format_usd(spent_so_far)}, more than the"
@@ -249,14 +272,13 @@ class Ledger:
         Settling or releasing a closed reservation again does nothing.
         """
         _check_micros(actual, "actual")
-        with self._store.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE reservations SET status = 'settled', actual = ?, closed_at = ?"
-                " WHERE id = ? AND status = 'open'",
-                (actual, self._store.now(), reservation.id),
-            )
-            if cursor.rowcount == 0:
-                self._require(conn, reservation)
+        changed = self._store.write(
+            "UPDATE reservations SET status = 'settled', actual = ?, closed_at = ?"
+            " WHERE id = ? AND status = 'open'",
+            (actual, self._store.now(), reservation.id),
+        )
+        if changed == 0:
+            self._require(reservation)
 
     def release(self, reservation: Reservation, *, reason: str) -> None:
         """Close the reservation of a run that did not complete.
@@ -264,21 +286,17 @@ class Ledger:
         What was metered before the release stays counted as spend (money already spent
         is spent); the rest of the reservation is freed. A no-op on a closed reservation.
         """
-        with self._store.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE reservations SET status = 'released', actual = spent, reason = ?,"
-                " closed_at = ? WHERE id = ? AND status = 'open'",
-                (reason, self._store.now(), reservation.id),
-            )
-            if cursor.rowcount == 0:
-                self._require(conn, reservation)
+        changed = self._store.write(
+            "UPDATE reservations SET status = 'released', actual = spent, reason = ?,"
+            " closed_at = ? WHERE id = ? AND status = 'open'",
+            (reason, self._store.now(), reservation.id),
+        )
+        if changed == 0:
+            self._require(reservation)
 
-    @staticmethod
-    def _require(conn: sqlite3.Connection, reservation: Reservation) -> None:
-        found = conn.execute(
-            "SELECT 1 FROM reservations WHERE id = ?", (reservation.id,)
-        ).fetchone()
-        if found is None:
+    def _require(self, reservation: Reservation) -> None:
+        found = self._store.read("SELECT 1 FROM reservations WHERE id = ?", (reservation.id,))
+        if not found:
             raise NotFound(f"no reservation {reservation.id} in the store")
 
     def reclaim_stale(self) -> int:
@@ -314,30 +332,67 @@ class Ledger:
         """Every configured budget in its current period, in config order."""
         moment = self._store.now() if now is None else now
         result: list[BudgetStatus] = []
-        with self._store.transaction(immediate=False) as conn:
-            for budget in self._budgets:
-                span = window(budget.period, moment)
-                spent, reserved = _spend(conn, span, budget.scope)
-                result.append(
-                    BudgetStatus(
-                        name=budget.name,
-                        scope=budget.scope,
-                        period=budget.period,
-                        limit=budget.limit,
-                        spent=spent,
-                        reserved=reserved,
-                        remaining=max(budget.limit - spent - reserved, 0),
-                        period_start=span.start,
-                        period_end=span.end,
-                    )
+        for budget, (spent, reserved) in zip(
+            self._budgets, self._spend(self._budgets, moment), strict=True
+        ):
+            span = window(budget.period, moment)
+            result.append(
+                BudgetStatus(
+                    name=budget.name,
+                    scope=budget.scope,
+                    period=budget.period,
+                    limit=budget.limit,
+                    spent=spent,
+                    reserved=reserved,
+                    remaining=max(budget.limit - spent - reserved, 0),
+                    period_start=span.start,
+                    period_end=span.end,
                 )
+            )
         return result
 
     def totals(self, now: float | None = None) -> dict[str, int]:
         """Closed spend over all runs: 'total', 'today' and 'month' (UTC calendar periods)."""
         moment = self._store.now() if now is None else now
-        with self._store.transaction(immediate=False) as conn:
-            total, _ = _spend(conn, Window(None, None))
-            today, _ = _spend(conn, window("day", moment))
-            month, _ = _spend(conn, window("month", moment))
+        buckets = [("global", period, period_key(period, moment)) for period in PERIODS]
+        (today, _), (month, _), (total, _) = _read_spend(self._store.read, buckets)
         return {"total": total, "today": today, "month": month}
+
+
+def spend_drift(store: Store) -> dict[Bucket, tuple[tuple[int, int], tuple[int, int]]]:
+    """Check the ``spend`` totals against the reservations they summarise.
+
+    Recomputes every bucket in Python from the reservations table (the source of truth):
+    the scopes of each row by :meth:`Ledger.scopes_for`, its periods by
+    :func:`~switchboard.store.periods.period_key`, and what it holds as the module
+    docstring says. Returns bucket -> ((settled, open) stored, (settled, open) recomputed)
+    for every bucket where they differ (a bucket missing on one side counts as (0, 0));
+    empty when the totals are consistent.
+    """
+    expected: dict[Bucket, tuple[int, int]] = {}
+    for row in store.read(
+        "SELECT provider, task_type, project, amount, spent, actual, status, created_at"
+        " FROM reservations"
+    ):
+        if row["status"] == "open":
+            held = (0, max(int(row["amount"]), int(row["spent"])))
+        else:
+            held = (int(row["actual"] or 0), 0)
+        scopes = Ledger.scopes_for(
+            provider=row["provider"], task_type=row["task_type"], project=row["project"]
+        )
+        for scope in scopes:
+            for period in PERIODS:
+                bucket = (scope, period, period_key(period, float(row["created_at"])))
+                settled, open_ = expected.get(bucket, (0, 0))
+                expected[bucket] = (settled + held[0], open_ + held[1])
+    stored: dict[Bucket, tuple[int, int]] = {
+        (row["scope"], row["period"], row["period_key"]): (int(row["settled"]), int(row["open"]))
+        for row in store.read("SELECT scope, period, period_key, settled, open FROM spend")
+    }
+    drift: dict[Bucket, tuple[tuple[int, int], tuple[int, int]]] = {}
+    for bucket in stored.keys() | expected.keys():
+        have, want = stored.get(bucket, (0, 0)), expected.get(bucket, (0, 0))
+        if have != want:
+            drift[bucket] = (have, want)
+    return drift

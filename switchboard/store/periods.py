@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+
+PERIODS = ("day", "month", "total")
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -44,3 +49,29 @@ def describe_end(period: str, now: float) -> str | None:
     if end is None:
         return None
     return datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def period_key(period: str, moment: float) -> str:
+    """The key of the ledger's spend bucket for the period of kind ``period`` containing
+    ``moment``: 'YYYY-MM-DD' for 'day', 'YYYY-MM' for 'month' (UTC), 'all' for 'total'.
+
+    A moment belongs to the period of its whole second (``floor``), exactly as the
+    ``spend`` triggers of the store compute it with SQLite's ``strftime``.
+    """
+    if period == "total":
+        return "all"
+    day_key, month_key = _calendar_keys(math.floor(moment) // 86_400)
+    if period == "day":
+        return day_key
+    if period == "month":
+        return month_key
+    raise ValueError(f"unknown budget period {period!r}; expected 'day', 'month' or 'total'")
+
+
+@lru_cache(maxsize=64)
+def _calendar_keys(day_number: int) -> tuple[str, str]:
+    day = _EPOCH + timedelta(days=day_number)
+    return (
+        f"{day.year:04d}-{day.month:02d}-{day.day:02d}",
+        f"{day.year:04d}-{day.month:02d}",
+    )

@@ -1,8 +1,14 @@
 """The trace: tasks, attempts, events and provider health in one SQLite file.
 
-Every write is one short transaction. A :class:`Store` owns one connection; it may be
-used from several threads (calls are serialised by a lock), but each process or thread
-that wants to work in parallel should open its own Store on the same file.
+Every write is one short transaction; most are a single statement, which SQLite runs as
+its own transaction (the connection is in autocommit mode). A :class:`Store` owns one
+connection; it may be used from several threads (calls are serialised by a lock), but
+each process or thread that wants to work in parallel should open its own Store on the
+same file.
+
+What the per-dispatch path reads does not grow with the history: the router's success
+rates come from the ``attempt_outcomes`` totals that triggers keep in step with the
+attempts (migration 0002), and event numbers are counted in memory per task.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +27,7 @@ from switchboard.errors import NotFound, UsageError
 from switchboard.events import Event
 from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
-from switchboard.store.db import StoreError, connect, translate_errors
+from switchboard.store.db import StoreError, connect, translate_errors, translated
 from switchboard.store.records import (
     AttemptRecord,
     EventRecord,
@@ -37,6 +43,25 @@ TERMINAL_STATUSES = frozenset(
 )
 _HISTORY_HINT = "`switchboard history` lists task ids"
 
+# Extended result codes of constraint failures (sqlite3.Error.sqlite_errorcode).
+_CONSTRAINT_FOREIGNKEY = 787
+_CONSTRAINT_PRIMARYKEY = 1555
+_CONSTRAINT_UNIQUE = 2067
+
+_MAX_SEQ_COUNTERS = 4096
+"""Event counters kept per Store; past this many (tasks left unfinished) they are dropped
+and read again from the store when needed."""
+
+_INSERT_EVENT = (
+    "INSERT INTO events (task_id, seq, attempt_id, kind, data, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_APPEND_EVENT_AFTER_LAST = (
+    "INSERT INTO events (task_id, seq, attempt_id, kind, data, created_at)"
+    " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events WHERE task_id = ?"
+    " RETURNING seq"
+)
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
@@ -44,6 +69,14 @@ def _json(value: Any) -> str:
 
 def _usage_json(usage: Usage | None) -> str | None:
     return None if usage is None else usage.model_dump_json()
+
+
+def _error_code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0))
+
+
+def _no_task(task_id: str) -> NotFound:
+    return NotFound(f"no task {task_id!r} in the store", hint=_HISTORY_HINT)
 
 
 class Store:
@@ -54,6 +87,8 @@ class Store:
         self._path = path
         self._clock = clock
         self._lock = threading.RLock()
+        # task id -> the last event number this Store knows of for that task
+        self._seqs: dict[str, int] = {}
 
     @classmethod
     def open(cls, path: Path | None = None, *, clock: Clock | None = None) -> Store:
@@ -114,17 +149,42 @@ class Store:
             raise StoreError(f"the store {self._path} is closed")
         return self._conn
 
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock, translate_errors(self._path):
-            return self._connection().execute(sql, params).fetchall()
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """The rows of one query (a single statement reads one consistent snapshot)."""
+        with self._lock:
+            try:
+                return self._connection().execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise translated(exc, self._path) from exc
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one writing statement as its own transaction; returns the rows it changed.
+
+        Like ``BEGIN IMMEDIATE``, the statement waits for the write lock (up to the busy
+        timeout) and then sees the latest data, so it is atomic across processes.
+        """
+        return self._write(sql, params).rowcount
+
+    def _write(
+        self, sql: str, params: Sequence[Any], *, task_id: str | None = None
+    ) -> sqlite3.Cursor:
+        """One autocommit statement. With ``task_id``, a foreign-key failure means that
+        task does not exist and raises :class:`NotFound`."""
+        with self._lock:
+            try:
+                return self._connection().execute(sql, params)
+            except sqlite3.Error as exc:
+                if task_id is not None and _error_code(exc) == _CONSTRAINT_FOREIGNKEY:
+                    raise _no_task(task_id) from None
+                raise translated(exc, self._path) from exc
 
     # --- tasks -------------------------------------------------------------------------
 
     def create_task(self, task: Task, task_type: str, decision: dict[str, Any] | None) -> None:
         """Record a new task (status 'pending') and its route decision."""
         now = self.now()
-        with self.transaction() as conn:
-            conn.execute(
+        with self._lock:
+            self._write(
                 "INSERT INTO tasks (id, prompt, task_type, workspace, labels, project,"
                 " budget_cap, verify, status, decision, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -143,6 +203,8 @@ class Store:
                     now,
                 ),
             )
+            # a task just created has no events: its first one is number 1
+            self._remember_seq(task.id, 0)
 
     def set_task_status(
         self,
@@ -160,35 +222,37 @@ class Store:
         A terminal status (succeeded, failed, refused, cancelled) sets ``finished_at``.
         """
         now = self.now()
-        finished_at = now if status in TERMINAL_STATUSES else None
-        with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE tasks SET status = ?, updated_at = ?, finished_at = ?,"
-                " provider = COALESCE(?, provider), result_text = COALESCE(?, result_text),"
-                " cost = COALESCE(?, cost), usage = COALESCE(?, usage),"
-                " error = COALESCE(?, error) WHERE id = ?",
-                (
-                    TaskStatus(status).value,
-                    now,
-                    finished_at,
-                    provider,
-                    text,
-                    cost,
-                    _usage_json(usage),
-                    error,
-                    task_id,
-                ),
-            )
-            self._require_row(cursor, "task", task_id)
+        terminal = status in TERMINAL_STATUSES
+        cursor = self._write(
+            "UPDATE tasks SET status = ?, updated_at = ?, finished_at = ?,"
+            " provider = COALESCE(?, provider), result_text = COALESCE(?, result_text),"
+            " cost = COALESCE(?, cost), usage = COALESCE(?, usage),"
+            " error = COALESCE(?, error) WHERE id = ?",
+            (
+                TaskStatus(status).value,
+                now,
+                now if terminal else None,
+                provider,
+                text,
+                cost,
+                _usage_json(usage),
+                error,
+                task_id,
+            ),
+        )
+        self._require_row(cursor, "task", task_id)
+        if terminal:
+            # a finished task gets no more events; should one come, its number is read again
+            with self._lock:
+                self._seqs.pop(task_id, None)
 
     def set_decision(self, task_id: str, decision: dict[str, Any]) -> None:
         """Replace a task's route decision (e.g. after a hand-off re-route)."""
-        with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE tasks SET decision = ?, updated_at = ? WHERE id = ?",
-                (_json(decision), self.now(), task_id),
-            )
-            self._require_row(cursor, "task", task_id)
+        cursor = self._write(
+            "UPDATE tasks SET decision = ?, updated_at = ? WHERE id = ?",
+            (_json(decision), self.now(), task_id),
+        )
+        self._require_row(cursor, "task", task_id)
 
     @staticmethod
     def _require_row(cursor: sqlite3.Cursor, what: str, key: object) -> None:
@@ -200,14 +264,13 @@ class Store:
 
     def start_attempt(self, task_id: str, provider: str, model: str | None, number: int) -> int:
         """Record the start of an attempt (status 'running'); returns its id."""
-        with self.transaction() as conn:
-            self._require_task(conn, task_id)
-            cursor = conn.execute(
-                "INSERT INTO attempts (task_id, number, provider, model, status, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (task_id, number, provider, model, AttemptStatus.RUNNING.value, self.now()),
-            )
-            attempt_id = cursor.lastrowid
+        cursor = self._write(
+            "INSERT INTO attempts (task_id, number, provider, model, status, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (task_id, number, provider, model, AttemptStatus.RUNNING.value, self.now()),
+            task_id=task_id,
+        )
+        attempt_id = cursor.lastrowid
         assert attempt_id is not None
         return attempt_id
 
@@ -221,39 +284,92 @@ class Store:
         error: str | None = None,
         error_type: str | None = None,
     ) -> None:
-        """Record how an attempt ended, what it used and what it cost."""
-        with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE attempts SET status = ?, usage = ?, cost = ?, error = ?,"
-                " error_type = ?, finished_at = ? WHERE id = ?",
-                (
-                    AttemptStatus(status).value,
-                    _usage_json(usage),
-                    cost,
-                    error,
-                    error_type,
-                    self.now(),
-                    attempt_id,
-                ),
-            )
-            self._require_row(cursor, "attempt", attempt_id)
+        """Record how an attempt ended, what it used and what it cost.
+
+        The same statement updates the router's success totals (``attempt_outcomes``,
+        kept by a trigger), so both change in one transaction.
+        """
+        cursor = self._write(
+            "UPDATE attempts SET status = ?, usage = ?, cost = ?, error = ?,"
+            " error_type = ?, finished_at = ? WHERE id = ?",
+            (
+                AttemptStatus(status).value,
+                _usage_json(usage),
+                cost,
+                error,
+                error_type,
+                self.now(),
+                attempt_id,
+            ),
+        )
+        self._require_row(cursor, "attempt", attempt_id)
 
     def append_event(self, task_id: str, attempt_id: int | None, event: Event) -> int:
-        """Append an event to a task's trace; returns its sequence number (from 1)."""
-        with self.transaction() as conn:
-            self._require_task(conn, task_id)
-            row = conn.execute(
-                "INSERT INTO events (task_id, seq, attempt_id, kind, data, created_at)"
-                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events WHERE task_id = ?"
-                " RETURNING seq",
-                (task_id, attempt_id, event.kind, event.model_dump_json(), self.now(), task_id),
-            ).fetchone()
-        return int(row[0])
+        """Append an event to a task's trace; returns its sequence number (from 1).
 
-    @staticmethod
-    def _require_task(conn: sqlite3.Connection, task_id: str) -> None:
-        if conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task_id,)).fetchone() is None:
-            raise NotFound(f"no task {task_id!r} in the store", hint=_HISTORY_HINT)
+        One INSERT: this Store counts the events of each task it writes to (the count is
+        read from the store the first time it sees a task, which also checks that the task
+        exists). If another Store has appended to the task meanwhile, the number is taken
+        after the last stored event instead, so numbers stay unique and in order.
+        """
+        data = event.model_dump_json()
+        with self._lock:
+            conn = self._connection()
+            try:
+                last = self._seqs.get(task_id)
+                if last is None:
+                    last = self._last_seq(conn, task_id)
+                seq = last + 1
+                try:
+                    conn.execute(
+                        _INSERT_EVENT, (task_id, seq, attempt_id, event.kind, data, self.now())
+                    )
+                except sqlite3.IntegrityError as exc:
+                    seq = self._append_after_last(conn, exc, task_id, attempt_id, event, data)
+                self._remember_seq(task_id, seq)
+            except sqlite3.Error as exc:
+                raise translated(exc, self._path) from exc
+        return seq
+
+    def _last_seq(self, conn: sqlite3.Connection, task_id: str) -> int:
+        """The number of the task's last stored event (0 if none); NotFound if no task."""
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?),"
+            " (SELECT MAX(seq) FROM events WHERE task_id = ?)",
+            (task_id, task_id),
+        ).fetchone()
+        if not row[0]:
+            raise _no_task(task_id)
+        return int(row[1] or 0)
+
+    def _append_after_last(
+        self,
+        conn: sqlite3.Connection,
+        exc: sqlite3.IntegrityError,
+        task_id: str,
+        attempt_id: int | None,
+        event: Event,
+        data: str,
+    ) -> int:
+        """The slow path of :meth:`append_event` after its INSERT failed with ``exc``."""
+        code = _error_code(exc)
+        if code == _CONSTRAINT_FOREIGNKEY:
+            self._seqs.pop(task_id, None)
+            self._last_seq(conn, task_id)  # NotFound if the task is gone
+            raise exc  # the task exists: the attempt does not
+        if code not in (_CONSTRAINT_PRIMARYKEY, _CONSTRAINT_UNIQUE):
+            raise exc
+        # the number is taken: another Store appended to this task
+        rows = conn.execute(
+            _APPEND_EVENT_AFTER_LAST,
+            (task_id, attempt_id, event.kind, data, self.now(), task_id),
+        ).fetchall()
+        return int(rows[0][0])
+
+    def _remember_seq(self, task_id: str, seq: int) -> None:
+        if len(self._seqs) >= _MAX_SEQ_COUNTERS and task_id not in self._seqs:
+            self._seqs.clear()
+        self._seqs[task_id] = seq
 
     # --- reading the trace ---------------------------------------------------------------
 
@@ -265,7 +381,7 @@ class Store:
         if not id_or_prefix:
             raise UsageError("a task id is required", hint=_HISTORY_HINT)
         upper = id_or_prefix[:-1] + chr(ord(id_or_prefix[-1]) + 1)
-        rows = self._read(
+        rows = self.read(
             "SELECT id FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
             (id_or_prefix, upper),
         )
@@ -305,7 +421,7 @@ class Store:
         """The most recent tasks, newest first, optionally only those with ``status``."""
         columns = "id, created_at, task_type, status, provider, cost, prompt"
         if status is None:
-            rows = self._read(
+            rows = self.read(
                 f"SELECT {columns} FROM tasks ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (limit,),
             )
@@ -313,7 +429,7 @@ class Store:
             if status not in set(TaskStatus):
                 choices = ", ".join(s.value for s in TaskStatus)
                 raise UsageError(f"unknown task status {status!r}", hint=f"use one of {choices}")
-            rows = self._read(
+            rows = self.read(
                 f"SELECT {columns} FROM tasks WHERE status = ?"
                 " ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (str(status), limit),
@@ -325,37 +441,34 @@ class Store:
     def record_success(self, provider: str) -> None:
         """A provider finished an attempt: its consecutive failures go back to zero."""
         now = self.now()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO provider_health (provider, consecutive_failures, last_success_at,"
-                " updated_at) VALUES (?, 0, ?, ?) ON CONFLICT (provider) DO UPDATE SET"
-                " consecutive_failures = 0, last_success_at = excluded.last_success_at,"
-                " updated_at = excluded.updated_at",
-                (provider, now, now),
-            )
+        self._write(
+            "INSERT INTO provider_health (provider, consecutive_failures, last_success_at,"
+            " updated_at) VALUES (?, 0, ?, ?) ON CONFLICT (provider) DO UPDATE SET"
+            " consecutive_failures = 0, last_success_at = excluded.last_success_at,"
+            " updated_at = excluded.updated_at",
+            (provider, now, now),
+        )
 
     def reset_health(self, provider: str) -> None:
         """Forget a provider's failure streak, ending any cool-down."""
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM provider_health WHERE provider = ?", (provider,))
+        self._write("DELETE FROM provider_health WHERE provider = ?", (provider,))
 
     def record_failure(self, provider: str, error_type: str) -> None:
         """A provider failed an attempt with an error of class ``error_type``."""
         now = self.now()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO provider_health (provider, consecutive_failures, last_failure_at,"
-                " last_error_type, updated_at) VALUES (?, 1, ?, ?, ?)"
-                " ON CONFLICT (provider) DO UPDATE SET"
-                " consecutive_failures = consecutive_failures + 1,"
-                " last_failure_at = excluded.last_failure_at,"
-                " last_error_type = excluded.last_error_type, updated_at = excluded.updated_at",
-                (provider, now, error_type, now),
-            )
+        self._write(
+            "INSERT INTO provider_health (provider, consecutive_failures, last_failure_at,"
+            " last_error_type, updated_at) VALUES (?, 1, ?, ?, ?)"
+            " ON CONFLICT (provider) DO UPDATE SET"
+            " consecutive_failures = consecutive_failures + 1,"
+            " last_failure_at = excluded.last_failure_at,"
+            " last_error_type = excluded.last_error_type, updated_at = excluded.updated_at",
+            (provider, now, error_type, now),
+        )
 
     def health(self) -> dict[str, HealthState]:
         """Health of every provider that has a record; absent means never failed."""
-        rows = self._read(
+        rows = self.read(
             "SELECT provider, consecutive_failures, last_failure_at, last_error_type"
             " FROM provider_health ORDER BY provider"
         )
@@ -372,22 +485,49 @@ class Store:
         """provider -> (succeeded attempts, finished attempts) on tasks of ``task_type``.
 
         Finished means succeeded or failed; cancelled and running attempts say nothing
-        about the provider and are left out.
+        about the provider and are left out. Read from the ``attempt_outcomes`` totals, one
+        row per provider, however many attempts are stored.
         """
-        rows = self._read(
-            "SELECT a.provider AS provider,"
-            " SUM(a.status = 'succeeded') AS succeeded, COUNT(*) AS finished"
-            " FROM tasks t JOIN attempts a ON a.task_id = t.id"
-            " WHERE t.task_type = ? AND a.status IN ('succeeded', 'failed')"
-            " GROUP BY a.provider ORDER BY a.provider",
+        rows = self.read(
+            "SELECT provider, succeeded, finished FROM attempt_outcomes"
+            " WHERE task_type = ? AND finished > 0 ORDER BY provider",
             (task_type,),
         )
         return {row["provider"]: (int(row["succeeded"]), int(row["finished"])) for row in rows}
 
     def runs_since(self, provider: str, since: float) -> int:
         """How many attempts on ``provider`` started at or after ``since``."""
-        rows = self._read(
+        rows = self.read(
             "SELECT COUNT(*) FROM attempts WHERE provider = ? AND started_at >= ?",
             (provider, since),
         )
         return int(rows[0][0])
+
+
+def outcome_drift(store: Store) -> dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int]]]:
+    """Check the ``attempt_outcomes`` totals against the attempts they summarise.
+
+    Returns (task type, provider) -> ((succeeded, finished) stored, (succeeded, finished)
+    counted from the attempts) for every pair where they differ; empty when consistent.
+    """
+    stored = {
+        (row["task_type"], row["provider"]): (int(row["succeeded"]), int(row["finished"]))
+        for row in store.read(
+            "SELECT task_type, provider, succeeded, finished FROM attempt_outcomes"
+        )
+    }
+    counted = {
+        (row["task_type"], row["provider"]): (int(row["succeeded"]), int(row["finished"]))
+        for row in store.read(
+            "SELECT t.task_type AS task_type, a.provider AS provider,"
+            " SUM(a.status = 'succeeded') AS succeeded, COUNT(*) AS finished"
+            " FROM tasks t JOIN attempts a ON a.task_id = t.id"
+            " WHERE a.status IN ('succeeded', 'failed') GROUP BY t.task_type, a.provider"
+        )
+    }
+    drift: dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int]]] = {}
+    for key in stored.keys() | counted.keys():
+        have, want = stored.get(key, (0, 0)), counted.get(key, (0, 0))
+        if have != want:
+            drift[key] = (have, want)
+    return drift

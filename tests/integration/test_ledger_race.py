@@ -2,7 +2,8 @@
 
 Eight worker processes each run 25 threads; every thread opens its own Store on the
 same file and tries one reservation at the same moment (all workers are released
-together through their stdin). The budget admits exactly 20 runs.
+together through their stdin). The budget admits exactly 20 runs. The check reads the
+ledger's running totals, which the reservation's insert moves in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from switchboard.config.schema import BudgetConfig
 from switchboard.store import Ledger, Store
+from switchboard.store.ledger import spend_drift
 
 PROCESSES = 8
 THREADS = 25
@@ -128,10 +130,13 @@ def test_concurrent_reservations_never_overspend(tmp_path: Path) -> None:
     budgets = {"shared": BudgetConfig(scope="global", limit_usd=LIMIT_USD, period="month")}
     with Store.open(path) as store:
         [status] = Ledger(store, budgets).status()
+        # the running totals the budget checks read agree with the reservation rows
+        drift = spend_drift(store)
     assert status.limit == ADMITTED * AMOUNT
     assert status.spent == admitted * AMOUNT
     assert status.spent - status.limit <= 0  # overspend: 0 micro-dollars
     assert status.reserved == 0
+    assert drift == {}
 
     raw = sqlite3.connect(path)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import pytest
 from switchboard.config.schema import BudgetConfig
 from switchboard.errors import BudgetExceeded, NotFound, ReservationExceeded
 from switchboard.store import BudgetStatus, Ledger, Reservation, Store
+from switchboard.store.ledger import spend_drift
+from switchboard.store.periods import period_key, window
 
 USD = 1_000_000
 
@@ -41,6 +44,8 @@ def clock() -> FakeClock:
 def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
     with Store.open(tmp_path / "store.db", clock=clock) as opened:
         yield opened
+        # whatever a test did, the running totals still agree with the reservations
+        assert spend_drift(opened) == {}
 
 
 def budget(limit_usd: float, scope: str = "global", period: str = "month") -> BudgetConfig:
@@ -412,3 +417,181 @@ def test_creating_a_ledger_reclaims(store: Store) -> None:
     raw.close()
     Ledger(store, {})
     assert rows(store)[0]["status"] == "released"
+
+
+# --- the running totals (spend buckets) ------------------------------------------------------
+
+
+def window_sum(store: Store, scope: str, period: str, moment: float) -> tuple[int, int]:
+    """(spent, reserved) of ``scope`` in its ``period`` containing ``moment``, summed over
+    every reservation row the way the ledger defines them (the reference the totals must
+    equal)."""
+    span = window(period, moment)
+    spent = reserved = 0
+    for row in rows(store):
+        created = float(str(row["created_at"]))
+        if not span.contains(created):
+            continue
+        project = row["project"]
+        row_scopes = {"global", f"task_type:{row['task_type']}", f"provider:{row['provider']}"}
+        if project:
+            row_scopes.add(f"project:{project}")
+        if scope not in row_scopes:
+            continue
+        amount, metered = int(str(row["amount"])), int(str(row["spent"]))
+        if row["status"] == "open":
+            reserved += max(amount, metered)
+        else:
+            spent += int(str(row["actual"] or 0))
+    return spent, reserved
+
+
+SCOPES = ["global", "project:acme", "project:zeta", "task_type:bugfix", "task_type:docs"]
+SCOPES += ["provider:a", "provider:b", "provider:c"]
+
+
+def test_totals_equal_a_sum_over_the_reservations(store: Store, clock: FakeClock) -> None:
+    """Many runs over three months, in every state a reservation can end in: every budget,
+    at every moment, reads what summing the reservation rows gives."""
+    budgets = {
+        f"{scope}-{period}": budget(1_000_000, scope=scope, period=period)
+        for scope in SCOPES
+        for period in ("day", "month", "total")
+    }
+    ledger = Ledger(store, budgets)
+    chance = random.Random(20250615)
+    start = at(2025, 4, 28, 0)
+    moments = []
+    open_ones: list[Reservation] = []
+    for _ in range(300):
+        clock.now = start + chance.uniform(0, 80 * 86_400)
+        moments.append(clock.now)
+        reservation = ledger.reserve(
+            "t_1",
+            None,
+            provider=chance.choice("abc"),
+            task_type=chance.choice(["bugfix", "docs"]),
+            project=chance.choice(["acme", "zeta", None, ""]),
+            amount=chance.randrange(0, 5_000),
+        )
+        open_ones.append(reservation)
+        if chance.random() < 0.5:
+            with pytest.raises(ReservationExceeded):
+                ledger.meter(reservation, reservation.amount + chance.randrange(1, 3_000))
+        else:
+            ledger.meter(reservation, chance.randrange(0, reservation.amount + 1))
+        if chance.random() < 0.6:
+            closing = open_ones.pop(chance.randrange(len(open_ones)))
+            clock.now += chance.uniform(0, 3 * 86_400)  # may close in a later period
+            if chance.random() < 0.7:
+                ledger.settle(closing, chance.randrange(0, 6_000))
+            else:
+                ledger.release(closing, reason="failed")
+
+    assert spend_drift(store) == {}
+    for moment in [*moments[::15], at(2025, 4, 1), at(2025, 8, 1)]:
+        for status in ledger.status(now=moment):
+            expected = window_sum(store, status.scope, status.period, moment)
+            assert (status.spent, status.reserved) == expected, (status.name, moment)
+    totals = ledger.totals(now=moments[-1])
+    assert totals["total"] == window_sum(store, "global", "total", 0)[0]
+    assert totals["month"] == window_sum(store, "global", "month", moments[-1])[0]
+    assert totals["today"] == window_sum(store, "global", "day", moments[-1])[0]
+
+
+def test_a_run_counts_in_the_period_of_its_creation_to_the_last_fraction_of_a_second(
+    store: Store, clock: FakeClock
+) -> None:
+    ledger = Ledger(
+        store, {"daily": budget(1, period="day"), "monthly": budget(10, period="month")}
+    )
+    clock.now = at(2025, 6, 30, 23, 59, 59) + 0.999_9
+    late = reserve(ledger, 600_000)
+    clock.now = at(2025, 7, 1, 0, 0, 0)
+    early = reserve(ledger, 300_000)
+    clock.now = at(2025, 7, 1, 8)
+    ledger.settle(late, 500_000)  # settled in July, counted in June
+    ledger.settle(early, 200_000)
+
+    june = ledger.status(now=at(2025, 6, 30, 23, 59, 59) + 0.999_9)
+    july = ledger.status(now=at(2025, 7, 1, 0, 0, 0))
+    assert [(s.name, s.spent, s.reserved) for s in june] == [
+        ("daily", 500_000, 0),
+        ("monthly", 500_000, 0),
+    ]
+    assert [(s.name, s.spent, s.reserved) for s in july] == [
+        ("daily", 200_000, 0),
+        ("monthly", 200_000, 0),
+    ]
+    assert ledger.totals(now=at(2025, 7, 1, 12)) == {
+        "total": 700_000,
+        "today": 200_000,
+        "month": 200_000,
+    }
+
+
+def test_period_keys_are_utc_calendar_periods() -> None:
+    assert period_key("day", at(2025, 6, 30, 23, 59, 59) + 0.999_9) == "2025-06-30"
+    assert period_key("day", at(2025, 7, 1, 0, 0, 0)) == "2025-07-01"
+    assert period_key("month", at(2024, 12, 31, 23, 59, 59)) == "2024-12"
+    assert period_key("month", at(2025, 1, 1, 0, 0, 0)) == "2025-01"
+    assert period_key("day", at(2024, 2, 29)) == "2024-02-29"
+    assert period_key("total", at(2025, 1, 1)) == "all"
+    with pytest.raises(ValueError, match="unknown budget period"):
+        period_key("week", 0)
+
+
+def _raw(store: Store, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    raw = sqlite3.connect(store.path)
+    try:
+        with raw:
+            return list(raw.execute(sql, params).fetchall())
+    finally:
+        raw.close()
+
+
+def test_budget_checks_read_the_totals_and_drift_is_reported(store: Store) -> None:
+    ledger = Ledger(store, {"monthly": budget(10)})
+    ledger.settle(reserve(ledger, 2 * USD), 1 * USD)
+    assert _raw(
+        store,
+        "SELECT settled, open FROM spend WHERE scope = 'global' AND period = 'month'"
+        " AND period_key = '2025-06'",
+    ) == [(1 * USD, 0)]
+
+    # a bucket changed behind the ledger's back: checks see it, and the drift check flags it
+    _raw(
+        store,
+        "UPDATE spend SET settled = settled + ? WHERE scope = 'global' AND period = 'month'",
+        (4 * USD,),
+    )
+    assert ledger.headroom(["global"]) == {"monthly": 5 * USD}
+    assert spend_drift(store) == {
+        ("global", "month", "2025-06"): ((5 * USD, 0), (1 * USD, 0)),
+    }
+    _raw(
+        store,
+        "UPDATE spend SET settled = settled - ? WHERE scope = 'global' AND period = 'month'",
+        (4 * USD,),
+    )
+    assert spend_drift(store) == {}
+
+
+def test_raw_edits_of_reservations_keep_the_totals(store: Store, clock: FakeClock) -> None:
+    """The totals are kept by triggers, so even rows changed outside the ledger (a
+    repair by hand) move them."""
+    ledger = Ledger(store, {"monthly": budget(10), "acme": budget(5, scope="project:acme")})
+    kept = reserve(ledger, 3 * USD, project="acme")
+    moved = reserve(ledger, 2 * USD, project="acme")
+    ledger.settle(moved, 1 * USD)
+    _raw(store, "UPDATE reservations SET project = 'other' WHERE id = ?", (moved.id,))
+    _raw(store, "UPDATE reservations SET created_at = ? WHERE id = ?", (at(2025, 5, 2), moved.id))
+    _raw(store, "UPDATE reservations SET amount = ? WHERE id = ?", (4 * USD, kept.id))
+    assert spend_drift(store) == {}
+    monthly, acme = ledger.status()
+    assert (monthly.spent, monthly.reserved) == (0, 4 * USD)
+    assert (acme.spent, acme.reserved) == (0, 4 * USD)
+    assert ledger.status(now=at(2025, 5, 20))[0].spent == 1 * USD
+    _raw(store, "DELETE FROM reservations WHERE id = ?", (kept.id,))
+    assert spend_drift(store) == {}
+    assert ledger.headroom(["global", "project:acme"]) == {"monthly": 10 * USD, "acme": 5 * USD}

@@ -7,14 +7,18 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
-from switchboard.store import MigrationError, Store, StoreError, connect, migrate
+from switchboard.config.schema import BudgetConfig
+from switchboard.store import Ledger, MigrationError, Store, StoreError, connect, migrate
 from switchboard.store import db as store_db
 from switchboard.store.db import Migration, available_migrations, checksum, split_statements
+from switchboard.store.ledger import spend_drift
+from switchboard.store.store import outcome_drift
 
 EXPECTED_TABLES = {
     "schema_migrations",
@@ -23,6 +27,8 @@ EXPECTED_TABLES = {
     "events",
     "provider_health",
     "reservations",
+    "spend",
+    "attempt_outcomes",
 }
 
 
@@ -126,8 +132,9 @@ def test_failed_migration_leaves_nothing_behind(
     path = tmp_path / "store.db"
     connect(path).close()
     broken_sql = "CREATE TABLE half_done (x INTEGER);\nCREATE TABLE broken (;\n"
-    broken = Migration(2, "broken", broken_sql, checksum(broken_sql))
-    shipped = [*available_migrations(), broken]
+    applied = available_migrations()
+    broken = Migration(len(applied) + 1, "broken", broken_sql, checksum(broken_sql))
+    shipped = [*applied, broken]
     monkeypatch.setattr(store_db, "available_migrations", lambda: shipped)
 
     with pytest.raises(StoreError):
@@ -213,3 +220,110 @@ def test_processes_opening_a_fresh_database_together(tmp_path: Path) -> None:
     # every migration was applied exactly once, by whichever process got the lock first
     assert sorted(applied) == [m.version for m in shipped]
     assert _recorded(path) == [(m.version, m.name, m.checksum) for m in shipped]
+
+
+def _at(day: str, time: str = "12:00:00") -> float:
+    return datetime.fromisoformat(f"{day}T{time}+00:00").timestamp()
+
+
+def test_upgrading_a_store_fills_the_running_totals_from_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store written before the totals existed keeps its spend and success rates."""
+    path = tmp_path / "store.db"
+    first = available_migrations()[:1]
+    monkeypatch.setattr(store_db, "available_migrations", lambda: first)
+    connect(path).close()
+    monkeypatch.undo()
+
+    raw = sqlite3.connect(path)
+    with raw:
+        for task_id, task_type in [("t_1", "bugfix"), ("t_2", "bugfix"), ("t_3", "docs")]:
+            raw.execute(
+                "INSERT INTO tasks (id, prompt, task_type, created_at, updated_at)"
+                " VALUES (?, 'p', ?, 0, 0)",
+                (task_id, task_type),
+            )
+        raw.executemany(
+            "INSERT INTO attempts (task_id, number, provider, status, started_at)"
+            " VALUES (?, 1, ?, ?, 0)",
+            [
+                ("t_1", "a", "succeeded"),
+                ("t_1", "a", "failed"),
+                ("t_2", "a", "succeeded"),
+                ("t_2", "b", "cancelled"),
+                ("t_2", "b", "running"),
+                ("t_3", "b", "succeeded"),
+            ],
+        )
+        # (provider, task_type, project, amount, spent, actual, status, created_at)
+        raw.executemany(
+            "INSERT INTO reservations (task_id, provider, task_type, project, scopes, amount,"
+            " spent, actual, status, pid, hostname, created_at)"
+            " VALUES ('t_1', ?, ?, ?, '[]', ?, ?, ?, ?, 1, 'elsewhere', ?)",
+            [
+                (
+                    "a",
+                    "bugfix",
+                    "acme",
+                    5_000,
+                    0,
+                    4_000,
+                    "settled",
+                    _at("2025-05-31", "23:59:59.5"),
+                ),
+                ("a", "bugfix", None, 3_000, 700, 700, "released", _at("2025-06-01", "00:00:00")),
+                ("b", "docs", "acme", 2_000, 2_500, None, "open", _at("2025-06-15")),
+                ("b", "docs", None, 1_000, 0, None, "open", _at("2025-06-15")),
+                ("a", "bugfix", "acme", 9_000, 0, 8_000, "settled", _at("2024-12-31")),
+            ],
+        )
+    raw.close()
+
+    budgets = {
+        "monthly": BudgetConfig(scope="global", limit_usd=1, period="month"),
+        "daily-b": BudgetConfig(scope="provider:b", limit_usd=1, period="day"),
+        "acme": BudgetConfig(scope="project:acme", limit_usd=1, period="total"),
+        "bugfix": BudgetConfig(scope="task_type:bugfix", limit_usd=1, period="month"),
+    }
+    with Store.open(path, clock=lambda: _at("2025-06-15")) as store:
+        assert spend_drift(store) == {}
+        assert outcome_drift(store) == {}
+        assert store.success_stats("bugfix") == {"a": (2, 3)}
+        assert store.success_stats("docs") == {"b": (1, 1)}
+
+        ledger = Ledger(store, budgets)
+        figures = {s.name: (s.spent, s.reserved) for s in ledger.status()}
+        assert figures == {
+            "monthly": (700, 2_500 + 1_000),
+            "daily-b": (0, 2_500 + 1_000),
+            "acme": (4_000 + 8_000, 2_500),
+            "bugfix": (700, 0),
+        }
+        may = {s.name: (s.spent, s.reserved) for s in ledger.status(now=_at("2025-05-31"))}
+        assert may["monthly"] == (4_000, 0)
+        assert ledger.totals() == {"total": 12_700, "today": 0, "month": 700}
+
+        # and the totals move on from there
+        ledger.settle(
+            ledger.reserve("t_4", None, provider="b", task_type="docs", project=None, amount=100),
+            90,
+        )
+        assert ledger.totals()["today"] == 90
+        assert spend_drift(store) == {}
+
+
+def test_the_period_sums_indexes_are_gone(tmp_path: Path) -> None:
+    """Budget checks read the totals; the indexes that served sums by period are dropped."""
+    conn = connect(tmp_path / "store.db")
+    try:
+        names = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reservations'"
+            )
+        }
+    finally:
+        conn.close()
+    assert "reservations_created_at" not in names
+    assert {"reservations_task_id", "reservations_open"} <= names

@@ -24,6 +24,7 @@ from switchboard.events import (
 from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
 from switchboard.store import Store, StoreError, TaskSummary
+from switchboard.store.store import outcome_drift
 
 
 class FakeClock:
@@ -46,6 +47,8 @@ def clock() -> FakeClock:
 def store(tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
     with Store.open(tmp_path / "store.db", clock=clock) as opened:
         yield opened
+        # whatever a test did, the success totals still agree with the attempts
+        assert outcome_drift(opened) == {}
 
 
 def _task(prompt: str = "fix the failing test", **fields: object) -> Task:
@@ -193,6 +196,76 @@ def test_event_sequences_are_per_task(store: Store) -> None:
     assert messages == ["a", "c"]
 
 
+def _messages(store: Store, task_id: str) -> list[tuple[int, str]]:
+    return [
+        (record.seq, record.event.message)  # type: ignore[union-attr]
+        for record in store.get_task(task_id).events
+    ]
+
+
+def test_event_numbers_go_on_in_a_store_opened_later(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    task = _task()
+    with Store.open(path) as first:
+        first.create_task(task, "general", None)
+        assert first.append_event(task.id, None, Notice(message="a")) == 1
+        assert first.append_event(task.id, None, Notice(message="b")) == 2
+    with Store.open(path) as second:
+        assert second.append_event(task.id, None, Notice(message="c")) == 3
+        assert _messages(second, task.id) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_two_stores_appending_to_one_task_keep_numbers_unique_and_in_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.db"
+    task = _task()
+    with Store.open(path) as one, Store.open(path) as two:
+        one.create_task(task, "general", None)
+        assert one.append_event(task.id, None, Notice(message="1 from one")) == 1
+        assert two.append_event(task.id, None, Notice(message="2 from two")) == 2
+        # each store's own count is now behind the other's writes
+        assert one.append_event(task.id, None, Notice(message="3 from one")) == 3
+        assert two.append_event(task.id, None, Notice(message="4 from two")) == 4
+        assert two.append_event(task.id, None, Notice(message="5 from two")) == 5
+        assert one.append_event(task.id, None, Notice(message="6 from one")) == 6
+        assert [seq for seq, _ in _messages(one, task.id)] == [1, 2, 3, 4, 5, 6]
+        assert [message[0] for _, message in _messages(two, task.id)] == list("123456")
+
+
+def test_events_after_a_task_finished_are_numbered_on(store: Store) -> None:
+    task = _task()
+    store.create_task(task, "general", None)
+    store.append_event(task.id, None, Notice(message="a"))
+    store.set_task_status(task.id, TaskStatus.SUCCEEDED)
+    assert store.append_event(task.id, None, Notice(message="late")) == 2
+    store.set_task_status(task.id, TaskStatus.RUNNING)
+    assert store.append_event(task.id, None, Notice(message="later")) == 3
+
+
+def test_an_event_of_an_unknown_attempt_is_refused_and_numbering_goes_on(store: Store) -> None:
+    task = _task()
+    store.create_task(task, "general", None)
+    store.append_event(task.id, None, Notice(message="a"))
+    with pytest.raises(StoreError) as caught:
+        store.append_event(task.id, 98765, Notice(message="lost"))
+    assert not isinstance(caught.value, NotFound)
+    assert store.append_event(task.id, None, Notice(message="b")) == 2
+    assert _messages(store, task.id) == [(1, "a"), (2, "b")]
+
+
+def test_events_of_a_task_created_elsewhere_and_of_no_task(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    with Store.open(path) as writer, Store.open(path) as other:
+        task = _task()
+        writer.create_task(task, "general", None)
+        assert other.append_event(task.id, None, Notice(message="a")) == 1
+        with pytest.raises(NotFound) as caught:
+            other.append_event("t_nothing_here", None, Notice(message="x"))
+        assert caught.value.hint is not None and "switchboard history" in caught.value.hint
+        assert writer.append_event(task.id, None, Notice(message="b")) == 2
+
+
 def test_unreadable_stored_event_is_kept_as_a_notice(store: Store) -> None:
     task = _task()
     store.create_task(task, "general", None)
@@ -335,6 +408,54 @@ def test_success_stats_per_task_type(store: Store) -> None:
     assert store.success_stats("bugfix") == {"a": (2, 3), "b": (0, 1)}
     assert store.success_stats("docs") == {"b": (1, 1)}
     assert store.success_stats("refactor") == {}
+
+
+def test_success_stats_follow_an_outcome_recorded_again(store: Store) -> None:
+    task = _task()
+    store.create_task(task, "bugfix", None)
+    attempt_id = store.start_attempt(task.id, "a", None, 1)
+    store.finish_attempt(attempt_id, AttemptStatus.SUCCEEDED, usage=Usage(), cost=0)
+    assert store.success_stats("bugfix") == {"a": (1, 1)}
+    store.finish_attempt(attempt_id, AttemptStatus.FAILED, usage=Usage(), cost=0)
+    assert store.success_stats("bugfix") == {"a": (0, 1)}
+    store.finish_attempt(attempt_id, AttemptStatus.CANCELLED, usage=Usage(), cost=0)
+    assert store.success_stats("bugfix") == {}
+    with pytest.raises(NotFound):
+        store.finish_attempt(attempt_id + 1, AttemptStatus.SUCCEEDED, usage=Usage(), cost=0)
+    assert store.success_stats("bugfix") == {}
+
+
+def test_success_totals_follow_rows_changed_by_hand(store: Store) -> None:
+    """The totals are kept by triggers: rows changed outside the Store move them too."""
+    kept, dropped = _task("kept"), _task("dropped")
+    store.create_task(kept, "bugfix", None)
+    store.create_task(dropped, "bugfix", None)
+    _attempt(store, kept.id, "a", AttemptStatus.SUCCEEDED)
+    _attempt(store, kept.id, "b", AttemptStatus.FAILED)
+    _attempt(store, dropped.id, "a", AttemptStatus.FAILED)
+    assert store.success_stats("bugfix") == {"a": (1, 2), "b": (0, 1)}
+
+    raw = sqlite3.connect(store.path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    with raw:
+        raw.execute("DELETE FROM tasks WHERE id = ?", (dropped.id,))  # attempts go with it
+    assert store.success_stats("bugfix") == {"a": (1, 1), "b": (0, 1)}
+    with raw:
+        raw.execute("UPDATE tasks SET task_type = 'docs' WHERE id = ?", (kept.id,))
+    assert store.success_stats("bugfix") == {}
+    assert store.success_stats("docs") == {"a": (1, 1), "b": (0, 1)}
+    with raw:
+        raw.execute("UPDATE attempts SET provider = 'c' WHERE provider = 'b'")
+        raw.execute(
+            "INSERT INTO attempts (task_id, number, provider, status, started_at)"
+            " VALUES (?, 9, 'c', 'succeeded', 0)",
+            (kept.id,),
+        )
+    assert store.success_stats("docs") == {"a": (1, 1), "c": (1, 2)}
+    with raw:
+        raw.execute("DELETE FROM attempts WHERE provider = 'a'")
+    raw.close()
+    assert store.success_stats("docs") == {"c": (1, 2)}
 
 
 def test_runs_since_counts_attempts_in_the_window(store: Store, clock: FakeClock) -> None:
