@@ -83,6 +83,12 @@ class ProviderConfig(Strict):
     max_output_tokens: int = Field(
         default=4096, ge=1, description="Cap on output tokens per call; bounds the reservation."
     )
+    reserve_usd: float | None = Field(
+        default=None,
+        description="Most one run may cost, reserved against budgets before it starts."
+        " Default: the prompt at the input price plus max_output_tokens at the output price"
+        " (ten times that for adapters that make many model calls per run, such as harnesses).",
+    )
     quality: float = Field(
         default=0.5, ge=0, le=1, description="Your prior on how good this provider is (0..1)."
     )
@@ -99,6 +105,8 @@ class ProviderConfig(Strict):
         description="Overrides of [permissions] for this provider; fields set here replace"
         " the global ones.",
     )
+
+    _reserve = field_validator("reserve_usd")(classmethod(lambda cls, v: _finite_non_negative(v)))
 
     @model_validator(mode="after")
     def _subscription_needs_window(self) -> ProviderConfig:

@@ -12,6 +12,11 @@ from switchboard.models import Provider
 from switchboard.money import Micros, cost_of_tokens, usd_to_micros
 from switchboard.router.decision import Rejection
 
+#: capability of adapters that make many model calls in one run (agent loops, harnesses)
+MULTI_CALL = "multi_call"
+#: how many one-call worst cases a multi-call run reserves when reserve_usd is not set
+MULTI_CALL_FACTOR = 10
+
 
 class ProviderFacts:
     """The numbers and names the hot path needs about one provider, as plain attributes."""
@@ -31,6 +36,7 @@ class ProviderFacts:
         "name",
         "notes",
         "quality",
+        "reserve",
         "runs_per_window",
         "tags",
         "window_hours",
@@ -55,6 +61,15 @@ class ProviderFacts:
         self.has_price = cfg.billing != "per_token" or prices is not None
         self.in_price: Micros = in_price
         self.max_out_cost: Micros = cost_of_tokens(cfg.max_output_tokens, out_price)
+        # what one run may cost at most: set by hand, or one call's worst case (times
+        # MULTI_CALL_FACTOR for adapters that make several model calls per run)
+        self.reserve: Micros | None = None
+        if cfg.billing != "per_token":
+            self.reserve = 0
+        elif cfg.reserve_usd is not None:
+            self.reserve = usd_to_micros(cfg.reserve_usd)
+        factor = MULTI_CALL_FACTOR if MULTI_CALL in provider.capabilities else 1
+        self.max_out_cost *= factor
         expected = min(expected_output_tokens, cfg.max_output_tokens)
         self.est_out_cost: Micros = cost_of_tokens(expected, out_price)
         self.quality = cfg.quality

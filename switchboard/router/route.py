@@ -321,7 +321,7 @@ class Router:
                     add(_window_rejection(f, used))
                     continue
             in_cost = -(-n_in * f.in_price // 1_000_000)
-            max_cost = in_cost + f.max_out_cost
+            max_cost = f.reserve if f.reserve is not None else in_cost + f.max_out_cost
             if cap is not None and max_cost > cap:
                 add(_cap_rejection(name, max_cost, cap))
                 continue

@@ -589,3 +589,31 @@ def test_present_keys_reads_only_configured_non_empty_variables() -> None:
     providers = [resolve_provider(n, p) for n, p in cfg.providers.items()]
     environ = {"A_KEY": "sk-x", "B_KEY": "  ", "UNRELATED": "1"}
     assert present_keys(providers, environ) == frozenset({"A_KEY"})
+
+
+def test_reserve_usd_and_multi_call_set_the_worst_case() -> None:
+    from switchboard.config.schema import Config, ProviderConfig
+    from switchboard.models import Prices, Provider
+    from switchboard.router import Router, RouterInputs
+    from switchboard.router.plan import MULTI_CALL, MULTI_CALL_FACTOR
+
+    prices = Prices(input=1_000_000, output=2_000_000, cache_read=0, cache_write=0)
+
+    def provider(name: str, caps: frozenset[str], **cfg: object) -> Provider:
+        config = ProviderConfig.model_validate({"model": "m", "max_output_tokens": 1000, **cfg})
+        return Provider(name=name, config=config, prices=prices, capabilities=caps)
+
+    providers = {
+        "one": provider("one", frozenset()),
+        "many": provider("many", frozenset({MULTI_CALL})),
+        "fixed": provider("fixed", frozenset({MULTI_CALL}), reserve_usd=0.05),
+    }
+    decision = Router(Config(), providers).route(
+        Task(prompt="x" * 400, task_type="general"), RouterInputs(now=0.0)
+    )
+    max_cost = {c.provider: c.max_cost for c in decision.ranked}
+    one_call_output = 2_000  # 1000 tokens at $2/Mtok
+    assert (
+        max_cost["one"] - one_call_output == max_cost["many"] - one_call_output * MULTI_CALL_FACTOR
+    )
+    assert max_cost["fixed"] == 50_000
