@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from pydantic import SecretStr
 
+from switchboard.config.permissions import PermissionProfile
 from switchboard.events import AdapterEvent
 from switchboard.models import Provider, Task
 
@@ -30,6 +31,8 @@ class RunContext:
     attempt: int = 1
     #: the folder to work in, for adapters with the ``edits_files`` capability
     workspace: Path | None = None
+    #: what the agent may do: [permissions] merged with the provider's overrides
+    permissions: PermissionProfile | None = None
 
 
 class Adapter(ABC):

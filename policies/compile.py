@@ -320,6 +320,8 @@ def bypass_flags(harness: str, argv: list[str]) -> list[str]:
     found: list[str] = []
     pairs = _BYPASS_VALUES.get(harness, set())
     for index, arg in enumerate(argv):
+        if arg == "--":  # what follows is data (the prompt), not options
+            break
         following = argv[index + 1] if index + 1 < len(argv) else None
         flag, _, inline = arg.partition("=")
         if arg in _BYPASS_FLAGS.get(harness, set()):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from switchboard.adapters.base import Adapter, RunContext
+from switchboard.config.permissions import merge as merge_permissions
 from switchboard.config.schema import Config
 from switchboard.errors import (
     AdapterCrashed,
@@ -414,6 +415,7 @@ class _TaskRun:
             api_key=SecretStr(secret) if secret else None,
             attempt=self.attempt_no,
             workspace=self.space.path,
+            permissions=merge_permissions(engine.config.permissions, provider.config.permissions),
         )
         finished = False
         try:

@@ -74,3 +74,16 @@ class ScriptedAdapter(Adapter):
 def scripted() -> type[ScriptedAdapter]:
     """A fresh ScriptedAdapter subclass with its own script and call log."""
     return type("Scripted", (ScriptedAdapter,), {"script": {}, "calls": []})
+
+
+# --- the pinned harness CLIs, installed once per machine into .harnesses/ ---------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def harness_bins() -> dict[str, Path]:
+    """Paths of the pinned harness CLIs; installs them with npm the first time."""
+    from switchboard.testing.harnesses import ensure_installed
+
+    return ensure_installed(REPO_ROOT / ".harnesses")

@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     p.set_defaults(handler="switchboard.cli.setup:cmd_clean")
 
+    p = sub.add_parser("doctor", help="check every provider can run here (CLIs, keys, prices)")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.set_defaults(handler="switchboard.cli.doctor:cmd_doctor")
+
     p = sub.add_parser("init", help="write a starter config from the keys and CLIs found here")
     p.add_argument(
         "--path", metavar="FILE", help="where to write (default: the user config folder)"

@@ -69,6 +69,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
         providers = sb.providers
         health = sb.store.health()
     env = os.environ
+    versions = _cli_versions(providers)
     rows: list[dict[str, Any]] = []
     for name, p in providers.items():
         key = p.config.api_key_env
@@ -84,6 +85,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
                 "api_key_env": key,
                 "key_set": bool(env.get(key)) if key else None,
                 "consecutive_failures": health[name].consecutive_failures if name in health else 0,
+                "cli_version": versions.get(name),
                 "enabled": p.config.enabled,
             }
         )
@@ -93,7 +95,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
     if not rows:
         print("no providers configured: run `switchboard init`, or see config.example.toml")
         return EXIT_OK
-    print(f"{'PROVIDER':<14} {'ADAPTER':<9} {'MODEL':<36} {'IN/MTOK':>9} {'OUT/MTOK':>9}  KEY")
+    print(
+        f"{'PROVIDER':<14} {'ADAPTER':<11} {'MODEL':<32} {'IN/MTOK':>9} {'OUT/MTOK':>9}"
+        f" {'FAILS':>5}  KEY / CLI"
+    )
     for r in rows:
         prices = r["prices"]
         pin = format_usd(prices["input"]) if prices else "unknown"
@@ -103,7 +108,11 @@ def cmd_providers(args: argparse.Namespace) -> int:
             if r["api_key_env"] is None
             else f"{r['api_key_env']} ({'set' if r['key_set'] else 'NOT SET'})"
         )
-        print(f"{r['name']:<14} {r['adapter']:<9} {r['model']:<36} {pin:>9} {pout:>9}  {key}")
+        cli = f"  [{r['cli_version']}]" if r["cli_version"] else ""
+        print(
+            f"{r['name']:<14} {r['adapter']:<11} {r['model']:<32} {pin:>9} {pout:>9}"
+            f" {r['consecutive_failures']:>5}  {key}{cli}"
+        )
     return EXIT_OK
 
 
@@ -117,3 +126,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
     )
     print(clean_report(removed, dry_run=args.dry_run))
     return EXIT_OK
+
+
+def _cli_versions(providers: dict[str, Any]) -> dict[str, str]:
+    """``--version`` of each harness provider's CLI, asked in parallel; 'missing' if absent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from switchboard.cli.doctor import cli_version
+    from switchboard.plugins import load_adapter
+
+    commands: dict[str, str] = {}
+    for name, provider in providers.items():
+        binary = getattr(load_adapter(provider.adapter), "binary", None)
+        if binary is not None:
+            commands[name] = provider.config.command or binary
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = dict(zip(commands, pool.map(cli_version, commands.values()), strict=True))
+    return {name: version or f"missing: {problem}" for name, (version, problem) in answers.items()}

@@ -65,6 +65,10 @@ class ProviderConfig(Strict):
         description="Name of the environment variable that holds the API key; never the key.",
     )
     api_base: str | None = Field(default=None, description="Endpoint override (URL).")
+    command: str | None = Field(
+        default=None,
+        description="Harness adapters: path of the CLI to run when it is not on PATH.",
+    )
     tags: list[str] = Field(default_factory=list, description="e.g. 'local', 'cloud', 'eu'.")
     capabilities: list[str] = Field(
         default_factory=list,

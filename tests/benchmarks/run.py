@@ -12,7 +12,11 @@ What runs, in order (each prints its own report first):
 2. the router (``bench_router.py`` under pytest-benchmark, in a subprocess):
    ``route()`` with 50 providers and 200 rules;
 3. dispatch (:mod:`bench_dispatch`): Switchboard's overhead per dispatch beside
-   litellm.Router's, measured in the same run.
+   litellm.Router's, measured in the same run;
+4. event-stream throughput (:mod:`bench_events`): a harness's stream-json lines parsed,
+   translated by the Claude Code adapter and persisted, in events/s;
+5. the harness fleet (:mod:`bench_harness_fleet`): 100 concurrent fake-harness runs
+   through ``Switchboard.run``, the switchboard process's CPU and peak RSS, events lost.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from . import _stats, bench_dispatch, bench_startup
+    from . import _stats, bench_dispatch, bench_events, bench_harness_fleet, bench_startup
 except ImportError:  # run as a script
     import _stats  # type: ignore[no-redef]
     import bench_dispatch  # type: ignore[no-redef]
+    import bench_events  # type: ignore[no-redef]
+    import bench_harness_fleet  # type: ignore[no-redef]
     import bench_startup  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
@@ -221,6 +227,10 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
             "",
         ]
     )
+    if "events" in results:
+        rows += bench_events.summary_rows(results["events"])
+    if "fleet" in results:
+        rows += bench_harness_fleet.summary_rows(results["fleet"])
     return rows
 
 
@@ -261,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     print(router_report(results["router"]))
     print(rule)
     results["dispatch"] = bench_dispatch.main(quick=args.quick)
+    print(rule)
+    results["events"] = bench_events.main(quick=args.quick)
+    print(rule)
+    results["fleet"] = bench_harness_fleet.main(quick=args.quick)
     print(rule)
     results["elapsed_s"] = time.perf_counter() - started
 

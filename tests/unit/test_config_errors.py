@@ -10,6 +10,7 @@ import pytest
 from switchboard.config.load import API_KEY_ENV_MESSAGE, parse_config
 from switchboard.config.locate import dotted_key, locate_lines, nearest_line
 from switchboard.errors import ConfigError, ConfigProblem, UsageError
+from switchboard.plugins import adapter_kinds
 
 FILE = "switchboard.toml"
 
@@ -95,7 +96,7 @@ EXACT_CASES = [
         """,
         [
             "switchboard.toml:3: providers.sonnet.adapter: unknown adapter 'litelm';"
-            " did you mean 'litellm'? known: litellm"
+            f" did you mean 'litellm'? known: {', '.join(adapter_kinds())}"
         ],
         id="unknown-adapter",
     ),

@@ -268,3 +268,14 @@ def test_every_harness_compiles_every_mode_of_the_default_profile(harness: str, 
     result = compiled(harness, mode=mode)
     assert isinstance(result.argv, list) and isinstance(result.config, dict)
     assert all(isinstance(note, str) and note for note in result.notes)
+
+
+def test_arguments_after_a_double_dash_are_data_not_flags() -> None:
+    from switchboard.policies.compile import bypass_flags
+
+    assert (
+        bypass_flags("claude-code", ["claude", "-p", "--", "--dangerously-skip-permissions"]) == []
+    )
+    assert (
+        bypass_flags("claude-code", ["claude", "--dangerously-skip-permissions", "--", "x"]) != []
+    )
