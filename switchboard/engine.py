@@ -34,15 +34,20 @@ from switchboard.errors import (
     UsageError,
 )
 from switchboard.events import (
+    AssistantText,
     AttemptFailed,
     AttemptStarted,
     BudgetReserved,
     BudgetSettled,
     Event,
+    FileChanged,
     Finished,
     Notice,
     RetryScheduled,
     Routed,
+    SessionStarted,
+    ToolCall,
+    ToolResult,
     UsageDelta,
     WorkspaceCaptured,
 )
@@ -167,6 +172,12 @@ def refuse_unusable_setup(decision: RouteDecision, *, has_providers: bool) -> No
         )
 
 
+#: adapter events written in batches; every other event flushes the batch
+_BATCHED = (AssistantText, ToolCall, ToolResult, FileChanged, UsageDelta, Notice, SessionStarted)
+FLUSH_EVENTS = 100
+FLUSH_SECONDS = 0.1
+
+
 class _TaskRun:
     """The state of one task while the engine works on it."""
 
@@ -181,14 +192,38 @@ class _TaskRun:
         self.total_cost = 0
         self.total_usage = Usage()
         self.current_provider: str | None = None
+        self._pending: list[tuple[int | None, Event]] = []
+        self._pending_since = 0.0
         self.space = TaskWorkspace(task.id, task.workspace, engine.config.workspace)
 
     async def emit(self, attempt_id: int | None, event: Event) -> None:
-        self.engine.store.append_event(self.task.id, attempt_id, event)
+        """Record ``event`` and hand it to the subscriber.
+
+        The adapter's stream events are written in batches (one transaction per
+        FLUSH_EVENTS events or FLUSH_SECONDS); the engine's own events, and every
+        status change, write out what is pending first, so the trace is complete at
+        each step that matters and long streams cost one commit per batch.
+        """
+        self._pending.append((attempt_id, event))
+        now = time.monotonic()
+        if len(self._pending) == 1:
+            self._pending_since = now
+        if (
+            not isinstance(event, _BATCHED)
+            or len(self._pending) >= FLUSH_EVENTS
+            or now - self._pending_since >= FLUSH_SECONDS
+        ):
+            self.flush()
         if self.on_event is not None:
             maybe = self.on_event(event)
             if maybe is not None:
                 await maybe
+
+    def flush(self) -> None:
+        """Write the pending events to the store."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.engine.store.append_events(self.task.id, pending)
 
     async def finish(
         self,
@@ -207,6 +242,7 @@ class _TaskRun:
                     captured = event
         except SwitchboardError as exc:  # the task's outcome stands; say what went wrong
             await self.emit(None, Notice(level="error", message=f"workspace: {exc}"))
+        self.flush()
         self.engine.store.set_task_status(
             self.task.id,
             status,
@@ -253,6 +289,8 @@ class _TaskRun:
                 TaskStatus.CANCELLED, provider=self.current_provider, error="cancelled"
             )
             raise
+        finally:
+            self.flush()
 
     async def _try_candidates(self) -> Result:
         retry = self.engine.config.retry

@@ -296,3 +296,16 @@ def test_max_concurrency_limits_parallel_attempts(scripted: type) -> None:
     results = asyncio.run(go())
     assert all(r.provider == "cheap" and r.status is TaskStatus.SUCCEEDED for r in results)
     assert peak == 2
+
+
+def test_long_streams_are_stored_whole_and_in_order(scripted: type) -> None:
+    # 250 usage deltas: more than one batch of adapter events
+    scripted.script["cheap"] = [
+        Answer(usage=Usage(input_tokens=250, output_tokens=250), chunks=250)
+    ]
+    sb = make_sb(scripted)
+    result, events = run(sb, "write a function")
+    stored = sb.show(result.task_id).events
+    assert [r.event for r in stored] == events
+    assert [r.seq for r in stored] == list(range(1, len(events) + 1))
+    assert sum(1 for e in events if e.kind == "usage") == 250

@@ -527,3 +527,31 @@ def test_public_names_are_the_intended_ones() -> None:
         "migrate",
     ]
     assert all(hasattr(package, name) for name in package.__all__)
+
+
+def test_a_batch_of_events_is_numbered_on_after_single_ones(store: Store) -> None:
+    task = _task()
+    store.create_task(task, "general", None)
+    store.append_event(task.id, None, Notice(message="a"))
+    batch = [(None, Notice(message=m)) for m in "bcd"]
+    assert store.append_events(task.id, batch) == [2, 3, 4]
+    assert store.append_events(task.id, []) == []
+    assert store.append_event(task.id, None, Notice(message="e")) == 5
+    assert _messages(store, task.id) == [(1, "a"), (2, "b"), (3, "c"), (4, "d"), (5, "e")]
+
+
+def test_a_batch_after_another_store_wrote_falls_back_to_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    task = _task()
+    with Store.open(path) as one, Store.open(path) as two:
+        one.create_task(task, "general", None)
+        assert one.append_event(task.id, None, Notice(message="1")) == 1
+        assert two.append_event(task.id, None, Notice(message="2")) == 2
+        # one's count is behind: its batch must not clash and must come after "2"
+        assert one.append_events(task.id, [(None, Notice(message=m)) for m in "34"]) == [3, 4]
+        assert [m for _, m in _messages(two, task.id)] == ["1", "2", "3", "4"]
+
+
+def test_a_batch_for_an_unknown_task_is_refused(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.append_events("t_000000000000", [(None, Notice(message="x"))])
