@@ -45,6 +45,12 @@ COMMON_ENV: Mapping[str, str] = {
     "DISABLE_AUTOUPDATER": "1",
 }
 
+#: proxy and certificate settings, so a harness works behind the user's proxy
+PROXY_ENV: tuple[str, ...] = (
+    "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
+    "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE",
+)  # fmt: skip
+
 #: how much of an unknown native event a notice keeps
 _RAW_LIMIT = 2000
 
@@ -107,7 +113,7 @@ class HarnessAdapter(Adapter):
         {"streams", "edits_files", "reports_usage", "multi_call"}
     )
     #: variables passed through from the user's environment as they are
-    passthrough_env: ClassVar[tuple[str, ...]] = ()
+    passthrough_env: ClassVar[tuple[str, ...]] = PROXY_ENV
     #: seconds without a line of output after which the harness counts as hung
     idle_timeout_s: ClassVar[float | None] = 300.0
 

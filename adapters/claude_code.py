@@ -117,10 +117,6 @@ class ClaudeCodeAdapter(HarnessAdapter):
     binary: ClassVar[str] = "claude"
     package: ClassVar[str] = "@anthropic-ai/claude-code@2.1.197"
     capabilities: ClassVar[frozenset[str]] = HarnessAdapter.capabilities | {"reports_cost"}
-    passthrough_env: ClassVar[tuple[str, ...]] = (
-        "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
-        "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE",
-    )  # fmt: skip
     #: the Bash tool may run silently for up to 10 minutes
     idle_timeout_s: ClassVar[float | None] = 660.0
 

@@ -45,6 +45,7 @@ from switchboard.adapters.litellm_api import (
     build_request,
     estimate_tokens,
     provider_reported_usage,
+    stream_chunks,
     usage_from_litellm,
     usage_increase,
 )
@@ -271,15 +272,7 @@ class LiteLLMAgentAdapter(Adapter):
         handle = _StreamHandle(stream)
         reported = Usage()
         try:
-            iterator = stream.__aiter__()
-            while True:
-                try:
-                    chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    raise LiteLLMAdapter._error(ctx, exc) from exc
-                handle.track()
+            async for chunk in stream_chunks(ctx, handle):
                 state.chunks += 1
                 if turn == 1 and state.chunks == 1:
                     yield SessionStarted(session_id=_chunk_id(chunk), model=ctx.provider.model)

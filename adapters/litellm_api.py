@@ -166,15 +166,7 @@ class LiteLLMAdapter(Adapter):
         reported = Usage()
         saw_usage = False
         started = False
-        iterator = stream.__aiter__()
-        while True:
-            try:
-                chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except Exception as exc:
-                raise self._error(ctx, exc) from exc
-            handle.track()
+        async for chunk in stream_chunks(ctx, handle):
             if not started:
                 started = True
                 yield SessionStarted(session_id=_chunk_id(chunk), model=ctx.provider.model)
@@ -215,6 +207,20 @@ class LiteLLMAdapter(Adapter):
         if error.hint:
             error.hint = redact(error.hint, secrets)
         return error
+
+
+async def stream_chunks(ctx: RunContext, handle: _StreamHandle) -> AsyncGenerator[Any, None]:
+    """The chunks of a litellm stream, its errors mapped to ours, its response tracked."""
+    iterator = handle.wrapper.__aiter__()
+    while True:
+        try:
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except Exception as exc:
+            raise LiteLLMAdapter._error(ctx, exc) from exc
+        handle.track()
+        yield chunk
 
 
 def _import_litellm() -> Any:

@@ -124,10 +124,6 @@ class OpenCodeAdapter(HarnessAdapter):
     binary: ClassVar[str] = "opencode"
     package: ClassVar[str] = f"opencode-ai@{VERSION}"
     capabilities: ClassVar[frozenset[str]] = HarnessAdapter.capabilities | {"reports_cost"}
-    passthrough_env: ClassVar[tuple[str, ...]] = (
-        "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy",
-        "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE",
-    )  # fmt: skip
     #: a bash call runs silently for as long as the model asks (2 minutes unless it says)
     idle_timeout_s: ClassVar[float | None] = 660.0
 
