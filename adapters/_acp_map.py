@@ -28,7 +28,7 @@ from acp.schema import (
     UsageUpdate,
 )
 
-from switchboard.adapters.gemini_cli_errors import error_for, error_from_message, status_in
+from switchboard.adapters.gemini_cli_errors import error_for, status_in
 from switchboard.config.permissions import PermissionProfile
 from switchboard.errors import ProviderError, ProviderFailure
 from switchboard.events import AdapterEvent, AssistantText, Notice, ToolCall, ToolResult, UsageDelta
@@ -90,7 +90,9 @@ def decide_permission(
 ) -> tuple[RequestPermissionResponse, Notice]:
     """Allow once what the profile allows, reject once what it does not."""
     violation = check_tool_call(profile, call, workspace)
-    wanted = ("allow_once", "allow_always") if violation is None else ("reject_once", "reject_always")
+    wanted = (
+        ("allow_once", "allow_always") if violation is None else ("reject_once", "reject_always")
+    )
     chosen = next((o for kind in wanted for o in options if o.kind == kind), None)
     if chosen is None:
         outcome: AllowedOutcome | DeniedOutcome = DeniedOutcome(outcome="cancelled")
@@ -103,7 +105,7 @@ def decide_permission(
     else:
         notice = Notice(
             level="warning",
-            message=f"permissions: rejected {violation.attempted}: {violation.reason}; {picked}",
+            message=f"permissions: rejected {violation.attempted}: {violation.rule}; {picked}",
         )
     return RequestPermissionResponse(outcome=outcome), notice
 
@@ -186,7 +188,9 @@ class UpdateMapper:
         self.answer_from = len(self.text_parts)
         yield call
         if update.status in ("completed", "failed"):
-            yield self._result(update.tool_call_id, update.status, update.content, update.raw_output)
+            yield self._result(
+                update.tool_call_id, update.status, update.content, update.raw_output
+            )
 
     def _tool_progress(self, update: ToolCallProgress) -> Iterator[AdapterEvent]:
         call_id = update.tool_call_id
@@ -251,7 +255,9 @@ def stop_error(provider: str, response: PromptResponse) -> ProviderError | None:
     why = FAILED_STOPS.get(response.stop_reason)
     if why is None:
         return None
-    return ProviderFailure(f"{provider}: {why} (stopReason {response.stop_reason})", provider=provider)
+    return ProviderFailure(
+        f"{provider}: {why} (stopReason {response.stop_reason})", provider=provider
+    )
 
 
 def rpc_error(provider: str, exc: RequestError) -> ProviderError:
@@ -259,8 +265,13 @@ def rpc_error(provider: str, exc: RequestError) -> ProviderError:
     data = exc.data if exc.data is not None else ""
     detail = data if isinstance(data, str) else json.dumps(data, default=str)
     message = f"{exc} {detail}".strip()
-    if status_in(message) is not None:
-        return error_from_message(provider, message)
+    code = exc.code
+    if isinstance(data, dict):  # an HTTP status in the error data, when the agent gives one
+        found = [data.get(k) for k in ("status", "statusCode", "httpStatus", "code")]
+        code = next((c for c in found if isinstance(c, int) and 400 <= c <= 599), code)
+    status = status_in(message, code)
+    if status is not None:  # the HTTP status as the error code (Gemini CLI), or in the text
+        return error_for(provider, status, f"{provider}: {message}")
     if exc.code == -32000:  # the protocol's "authentication required"
         return error_for(provider, 401, message)
     return ProviderFailure(f"{provider}: agent error {exc.code}: {message}", provider=provider)
