@@ -12,6 +12,7 @@ from switchboard.events import (
     BudgetReserved,
     BudgetSettled,
     Event,
+    FileChanged,
     Finished,
     Notice,
     RetryScheduled,
@@ -20,6 +21,7 @@ from switchboard.events import (
     ToolCall,
     ToolResult,
     UsageDelta,
+    WorkspaceCaptured,
 )
 from switchboard.models import Result
 from switchboard.money import format_usd
@@ -59,6 +61,13 @@ def describe(event: Event) -> str | None:
             return f"retrying {p} in {d:.1f} s"
         case BudgetSettled(reserved=r, actual=a):
             return f"settled {format_usd(a)} (reserved {format_usd(r)}, released the rest)"
+        case FileChanged(path=path, change=change):
+            return f"file {change}: {path}"
+        case WorkspaceCaptured(changed_files=files, branch=branch, path=path, commit=commit):
+            where = (
+                f"branch {branch}" + (f" at {commit[:10]}" if commit else "") if branch else path
+            )
+            return f"workspace: {len(files)} file(s) changed ({where})"
         case Finished(status=status, error=error):
             return f"finished: {status}" + (f" ({error})" if error else "")
         case AssistantText():

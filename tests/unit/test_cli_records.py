@@ -442,3 +442,20 @@ enabled = false
         "beta": ["missing_key", f"needs a key: set {BETA_KEY}"],
         "gamma": ["disabled", "disabled in config (set providers.gamma.enabled = true)"],
     }
+
+
+def test_workspace_events_are_described_for_people() -> None:
+    from switchboard.cli.render import describe
+    from switchboard.events import FileChanged, WorkspaceCaptured
+
+    assert describe(FileChanged(path="a.py", change="added")) == "file added: a.py"
+    captured = WorkspaceCaptured(
+        path="/w", mode="worktree", branch="switchboard/t_1", commit="abcdef1234567",
+        changed_files=["a.py", "b.py"],
+    )  # fmt: skip
+    assert (
+        describe(captured) == "workspace: 2 file(s) changed (branch switchboard/t_1 at abcdef1234)"
+    )
+    assert (
+        describe(WorkspaceCaptured(path="/w", mode="copy")) == "workspace: 0 file(s) changed (/w)"
+    )
