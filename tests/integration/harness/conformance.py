@@ -21,7 +21,6 @@ import pytest
 
 from switchboard import Switchboard, Task
 from switchboard.config.schema import Config
-from switchboard.errors import NotFound
 from switchboard.models import Result, TaskStatus
 from switchboard.testing import Fail, FakeProvider, Hang, Reply, ToolCall
 
@@ -249,10 +248,3 @@ class HarnessConformance:
         asyncio.run(go())
         assert sb.show(task.id).status == "cancelled"
         assert wait_until_gone(tmp_path) == []
-
-
-def task_status(sb: Switchboard, task_id: str) -> str | None:
-    try:
-        return sb.show(task_id).status
-    except NotFound:
-        return None
