@@ -34,20 +34,15 @@ from switchboard.errors import (
     UsageError,
 )
 from switchboard.events import (
-    AssistantText,
     AttemptFailed,
     AttemptStarted,
     BudgetReserved,
     BudgetSettled,
     Event,
-    FileChanged,
     Finished,
     Notice,
     RetryScheduled,
     Routed,
-    SessionStarted,
-    ToolCall,
-    ToolResult,
     UsageDelta,
     WorkspaceCaptured,
 )
@@ -172,8 +167,8 @@ def refuse_unusable_setup(decision: RouteDecision, *, has_providers: bool) -> No
         )
 
 
-#: adapter events written in batches; every other event flushes the batch
-_BATCHED = (AssistantText, ToolCall, ToolResult, FileChanged, UsageDelta, Notice, SessionStarted)
+#: events after which the trace is written out at once: the ends of attempts and waits
+_FLUSH_AFTER = (AttemptFailed, RetryScheduled, BudgetSettled)
 FLUSH_EVENTS = 100
 FLUSH_SECONDS = 0.1
 
@@ -199,17 +194,17 @@ class _TaskRun:
     async def emit(self, attempt_id: int | None, event: Event) -> None:
         """Record ``event`` and hand it to the subscriber.
 
-        The adapter's stream events are written in batches (one transaction per
-        FLUSH_EVENTS events or FLUSH_SECONDS); the engine's own events, and every
-        status change, write out what is pending first, so the trace is complete at
-        each step that matters and long streams cost one commit per batch.
+        Events are written in batches (one transaction per FLUSH_EVENTS events or
+        FLUSH_SECONDS); the end of an attempt, a retry wait and every status change
+        write out what is pending, so the trace is complete at each step that matters
+        and a dispatch or a long stream costs a few commits, not one per event.
         """
         self._pending.append((attempt_id, event))
         now = time.monotonic()
         if len(self._pending) == 1:
             self._pending_since = now
         if (
-            not isinstance(event, _BATCHED)
+            isinstance(event, _FLUSH_AFTER)
             or len(self._pending) >= FLUSH_EVENTS
             or now - self._pending_since >= FLUSH_SECONDS
         ):
