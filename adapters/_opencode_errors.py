@@ -19,12 +19,12 @@ from switchboard.errors import (
     BadRequest,
     ProviderError,
     ProviderFailure,
-    ProviderTimeout,
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
     ServerError,
     TransientError,
+    error_class_for_status,
 )
 
 _MESSAGE_LIMIT = 500
@@ -80,7 +80,7 @@ def http_error(
 ) -> ProviderError:
     """The error for an HTTP ``status``; transient ones carry Retry-After from ``headers``."""
     text = message_of(provider, status, message)
-    cls = status_class(status)
+    cls = error_class_for_status(status)
     if cls is RateLimited and error_code(body) in QUOTA_CODES:
         cls = QuotaExhausted
     hint = None
@@ -92,20 +92,6 @@ def http_error(
         after = retry_after_from_headers({str(k): str(v) for k, v in headers.items()})
         return cls(text, provider=provider, status=status, retry_after=after, hint=hint)
     return cls(text, provider=provider, status=status, hint=hint)
-
-
-def status_class(status: int) -> type[ProviderError]:
-    if status == 429:
-        return RateLimited
-    if status in (401, 403):
-        return AuthError
-    if status == 408:
-        return ProviderTimeout
-    if status >= 500:
-        return ServerError
-    if status >= 400:
-        return BadRequest
-    return ProviderFailure
 
 
 def error_code(body: object) -> str | None:

@@ -30,7 +30,8 @@ from switchboard.errors import (
     ProviderFailure,
     QuotaExhausted,
     RateLimited,
-    ServerError,
+    TransientError,
+    error_class_for_status,
 )
 
 #: Gemini CLI's own exit statuses (API errors exit with the HTTP status & 0xFF instead)
@@ -80,13 +81,12 @@ def error_for(provider: str, status: int | None, message: str, detail: str = "")
         if _PER_DAY.search(text):
             return QuotaExhausted(message, provider=provider, status=status)
         return RateLimited(message, provider=provider, status=status, retry_after=retry_delay(text))
-    if status in (401, 403):
-        return AuthError(message, provider=provider, status=status)
-    if status is not None and status >= 500:
-        return ServerError(message, provider=provider, status=status, retry_after=retry_delay(text))
-    if status is not None and status >= 400:
-        return BadRequest(message, provider=provider, status=status)
-    return ProviderFailure(message, provider=provider, status=status)
+    if status is None:
+        return ProviderFailure(message, provider=provider, status=status)
+    cls = error_class_for_status(status)
+    if issubclass(cls, TransientError):
+        return cls(message, provider=provider, status=status, retry_after=retry_delay(text))
+    return cls(message, provider=provider, status=status)
 
 
 def error_from_message(provider: str, message: str, kind: str = "") -> ProviderError:

@@ -29,6 +29,7 @@ from switchboard.errors import (
     RateLimited,
     ServerError,
     TransientError,
+    error_class_for_status,
 )
 
 #: litellm exception class names (in ``litellm.exceptions``) and what they become.
@@ -83,16 +84,16 @@ def map_litellm_error(
     status = _status(exc)
     target = _target_class(exc, lx)
     if target is None:
-        target = _class_for_status(status) if status is not None else None
+        target = error_class_for_status(status) if status is not None else None
         target = target or ProviderFailure
         detail = f"unexpected {type(exc).__name__}: {detail}"
     if target is ServerError and _is_connect_failure(exc):
         target = ProviderUnavailable  # litellm reports a refused connection as a 500
     elif target is ServerError and status is not None and status < 500:
-        target = _class_for_status(status) or ProviderFailure
+        target = error_class_for_status(status)
     elif target is BadRequest and status in (401, 403, 408, 429):
         # litellm raises BadRequestError for some streamed 401s; the status says more
-        target = _class_for_status(status) or BadRequest
+        target = error_class_for_status(status)
     if target is RateLimited and _is_quota(exc):
         target = QuotaExhausted
     if target is ProviderUnavailable:
@@ -178,20 +179,6 @@ def _httpx_class(exc: BaseException) -> type[ProviderError] | None:
 
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeout
-    return None
-
-
-def _class_for_status(status: int) -> type[ProviderError] | None:
-    if status == 429:
-        return RateLimited
-    if status in (401, 403):
-        return AuthError
-    if status == 408:
-        return ProviderTimeout
-    if status >= 500:
-        return ServerError
-    if 400 <= status < 500:
-        return BadRequest
     return None
 
 

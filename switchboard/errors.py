@@ -214,3 +214,23 @@ class BadRequest(ProviderFailure):
 
 class AdapterCrashed(ProviderFailure):
     """The adapter failed in a way it did not classify; kept distinct for the trace."""
+
+
+def error_class_for_status(status: int) -> type[ProviderError]:
+    """The error class an HTTP ``status`` stands for, for adapters that only have a status.
+
+    429 rate limited, 401/403 auth, 408 timeout, 5xx server error, other 4xx bad request;
+    anything else a plain :class:`ProviderFailure`. Adapters refine it where their
+    provider says more (quota codes, Retry-After).
+    """
+    if status == 429:
+        return RateLimited
+    if status in (401, 403):
+        return AuthError
+    if status == 408:
+        return ProviderTimeout
+    if status >= 500:
+        return ServerError
+    if status >= 400:
+        return BadRequest
+    return ProviderFailure
