@@ -30,7 +30,8 @@ from switchboard.adapters._acp_map import (
     rpc_error,
     stop_error,
 )
-from switchboard.adapters.acp import AcpAdapter, _record_usage
+from switchboard.adapters._acp_session import _record_usage
+from switchboard.adapters.acp import AcpAdapter
 from switchboard.config.permissions import PermissionProfile
 from switchboard.errors import AuthError, ProviderFailure, RateLimited, ServerError
 from switchboard.events import AssistantText, Notice, ToolCall, ToolResult, UsageDelta

@@ -94,3 +94,14 @@ def test_public_names_are_the_intended_ones() -> None:
     assert set(switchboard.__all__) == expected
     for name in switchboard.__all__:
         assert getattr(switchboard, name) is not None
+
+
+def test_looking_up_any_adapter_imports_no_vendor_sdk() -> None:
+    # routing loads every configured adapter class to read its capabilities
+    code = (
+        "from switchboard.plugins import adapter_kinds, load_adapter\n"
+        "for kind in adapter_kinds():\n"
+        "    load_adapter(kind).capabilities\n"
+    )
+    modules = _modules_after(code)
+    assert not {m for m in modules if m.split(".")[0] in ("litellm", "textual", "openai", "acp")}
