@@ -162,7 +162,7 @@ class _Run:
             SessionStarted(session_id=session.session_id, model=self.ctx.provider.config.model)
         )
         return await conn.prompt(
-            session_id=session.session_id, prompt=[text_block(self.ctx.task.prompt)]
+            session_id=session.session_id, prompt=[text_block(self.ctx.prompt)]
         )
 
     async def stop(self, home: Path) -> None:

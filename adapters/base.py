@@ -6,13 +6,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import SecretStr
 
 from switchboard.config.permissions import PermissionProfile
 from switchboard.events import AdapterEvent
+from switchboard.handoff.state import HandoffState
 from switchboard.models import Provider, Task
+
+HandoffMode = Literal["brief", "transplant"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,19 @@ class RunContext:
     workspace: Path | None = None
     #: what the agent may do: [permissions] merged with the provider's overrides
     permissions: PermissionProfile | None = None
+    #: set when this attempt continues work another provider started (a handoff)
+    handoff: HandoffState | None = None
+    #: how the handoff reaches the agent: a brief as the first prompt, or (adapters that
+    #: list "transplant" in ``handoff_modes``) the earlier turns written as a native session
+    handoff_mode: HandoffMode = "brief"
+    #: the prompt to send instead of ``task.prompt``: the handoff brief, or for a
+    #: transplant the message that continues the resumed session
+    prompt_override: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        """What to ask the agent: the handoff prompt when there is one, else the task's."""
+        return self.prompt_override if self.prompt_override is not None else self.task.prompt
 
 
 class Adapter(ABC):
@@ -49,6 +65,8 @@ class Adapter(ABC):
 
     kind: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: how a handoff can reach this adapter (see RunContext.handoff_mode); "brief" always works
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief"})
 
     @abstractmethod
     def run(self, ctx: RunContext) -> AsyncIterator[AdapterEvent]:

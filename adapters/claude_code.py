@@ -144,7 +144,7 @@ class ClaudeCodeAdapter(HarnessAdapter):
         argv = [
             self.executable(ctx), "-p", "--output-format", "stream-json", "--verbose",
             "--include-partial-messages", "--model", cfg.model, *permissions.argv,
-            *extra_args, "--", ctx.task.prompt,
+            *extra_args, "--", ctx.prompt,
         ]  # fmt: skip
         env = {
             "CLAUDE_CODE_MAX_RETRIES": "0",

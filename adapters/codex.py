@@ -131,7 +131,7 @@ class CodexAdapter(HarnessAdapter):
         config = _deep_merge(config, permissions.config)
         argv = [self.executable(ctx), "exec", "--json", "--skip-git-repo-check"]
         argv += ["-c", "analytics.enabled=false", "--disable", "plugins", *permissions.argv]
-        argv += ["--", ctx.task.prompt]  # after "--": a prompt starting with "-" stays a prompt
+        argv += ["--", ctx.prompt]  # after "--": a prompt starting with "-" stays a prompt
         return Launch(argv=argv, env=env, files={".codex/config.toml": tomli_w.dumps(config)})
 
     # --- the stream ----------------------------------------------------------------------

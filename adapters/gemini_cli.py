@@ -136,7 +136,7 @@ class GeminiCliAdapter(HarnessAdapter):
         settings = merge_settings(BASE_SETTINGS, permissions.config, NO_RETRIES)
         argv = [
             self.executable(ctx),
-            f"--prompt={ctx.task.prompt}",
+            f"--prompt={ctx.prompt}",
             "-o",
             "stream-json",
             "-m",

@@ -165,7 +165,7 @@ def agent_request(ctx: RunContext) -> dict[str, Any]:
     request = build_request(ctx)
     request["messages"] = [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": ctx.task.prompt},
+        {"role": "user", "content": ctx.prompt},
     ]
     request["tools"] = [dict(schema) for schema in TOOL_SCHEMAS]
     return request

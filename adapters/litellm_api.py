@@ -117,7 +117,7 @@ def build_request(ctx: RunContext) -> dict[str, Any]:
     request: dict[str, Any] = dict(cfg.options)
     request.update(
         model=cfg.model,
-        messages=[{"role": "user", "content": ctx.task.prompt}],
+        messages=[{"role": "user", "content": ctx.prompt}],
         stream=True,
         stream_options={"include_usage": True},
         max_tokens=cfg.max_output_tokens,
@@ -187,7 +187,7 @@ class LiteLLMAdapter(Adapter):
         if not saw_usage:
             yield Notice(level="warning", message=NO_USAGE_NOTICE)
             estimate = Usage(
-                input_tokens=estimate_tokens(ctx.task.prompt),
+                input_tokens=estimate_tokens(ctx.prompt),
                 output_tokens=estimate_tokens(full),
             )
             yield UsageDelta(usage=estimate, cost=None)

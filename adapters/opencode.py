@@ -167,7 +167,7 @@ class OpenCodeAdapter(HarnessAdapter):
             permissions=permissions.config,
         )
         env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
-        prompt, title = ctx.task.prompt, f"switchboard {ctx.task.id}"
+        prompt, title = ctx.prompt, f"switchboard {ctx.task.id}"
         argv = [
             self.executable(ctx), "run", "--format", "json", "--title", title,
             *permissions.argv, *(["--"] if prompt.startswith("-") else []), prompt,

@@ -1,0 +1,1 @@
+"""Importers: a harness's own session files on disk -> :class:`HandoffState`."""

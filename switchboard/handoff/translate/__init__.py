@@ -1,0 +1,1 @@
+"""Translators: a canonical transcript -> the message formats of model APIs, and back."""

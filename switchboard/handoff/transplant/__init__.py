@@ -1,0 +1,1 @@
+"""Native session transplant: a handoff state written as a session a harness can resume."""
