@@ -1,0 +1,1 @@
+"""The terminal UI: `switchboard tui` (Textual is imported only here)."""
