@@ -19,6 +19,7 @@ from switchboard.config.schema import Config, ProviderConfig
 from switchboard.engine import Engine, EventSink
 from switchboard.errors import UsageError
 from switchboard.events import Event
+from switchboard.handoff.prepare import PreparedHandoff
 from switchboard.models import Provider, Result, Task
 from switchboard.plugins import load_adapter, load_policies
 from switchboard.policies.base import Policy
@@ -163,6 +164,43 @@ class Switchboard:
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job
+
+    # --- handoffs ---------------------------------------------------------------------------
+
+    async def handoff(
+        self, task_id: str, *, to: str, on_event: EventSink | None = None, note: str = ""
+    ) -> Result:
+        """Continue a task that is not running on provider ``to``, with its state (goal,
+        transcript, diff, verification, notes). Same id, same workspace; cost adds up."""
+        return await self.engine.handoff(
+            self.store.resolve_task_id(task_id), to, on_event=on_event, note=note
+        )
+
+    def handoff_sync(
+        self, task_id: str, *, to: str, on_event: EventSink | None = None, note: str = ""
+    ) -> Result:
+        """:meth:`handoff` for code without an event loop."""
+        return asyncio.run(self.handoff(task_id, to=to, on_event=on_event, note=note))
+
+    def handoff_preview(self, task_id: str, *, to: str) -> PreparedHandoff:
+        """What :meth:`handoff` would send: the state, the mode and the prompt. Runs nothing."""
+        full_id = self.store.resolve_task_id(task_id)
+        return asyncio.run(self.engine.handoff_preview(full_id, to))
+
+    def handoff_mode(self, provider: str) -> str:
+        """How a task handed to ``provider`` arrives: ``transplant`` (its adapter writes the
+        earlier turns as a native session and resumes it) or ``brief``."""
+        p = self.providers[provider]
+        modes = self._adapter_class(p.adapter).handoff_modes
+        return "transplant" if "transplant" in modes and p.config.handoff == "auto" else "brief"
+
+    def import_session(self, path: Path | str, *, harness: str | None = None) -> str:
+        """Make a task from a session a harness ran outside the switchboard (Claude Code
+        session JSONL, Codex rollout, Gemini CLI chat, OpenCode export); returns its id."""
+        from switchboard.handoff.sessions import import_session
+
+        state = import_session(Path(path), harness=harness)
+        return self.engine.import_state(state, source=str(path))
 
     # --- the record ----------------------------------------------------------------------
 

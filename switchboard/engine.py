@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -40,22 +41,41 @@ from switchboard.events import (
     BudgetSettled,
     Event,
     Finished,
+    HandedOff,
     Notice,
     RetryScheduled,
     Routed,
     UsageDelta,
+    Verified,
     WorkspaceCaptured,
 )
+from switchboard.handoff.from_events import StateBuilder
+from switchboard.handoff.prepare import PreparedHandoff, prepare_handoff
+from switchboard.handoff.state import HandoffState
 from switchboard.limits import ConcurrencyLimits
 from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
 from switchboard.policies.base import Policy, PolicyContext
 from switchboard.pricing import cost_of_usage
 from switchboard.router import RouteDecision, Router, RouterInputs
 from switchboard.store import Ledger, Reservation, Store
+from switchboard.verify import run_verify
 from switchboard.workspaces.lifecycle import EDITS_FILES, TaskWorkspace
 
 EventSink = Callable[[Event], Awaitable[None] | None]
 AdapterFactory = Callable[[str], Adapter]
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """What a task that continues (``switchboard handoff``) brings from its earlier runs."""
+
+    attempts: int
+    cost: int
+    usage: Usage
+    events: list[Event]
+    base_state: HandoffState | None
+    note: str
+    from_provider: str | None
 
 
 @dataclass
@@ -147,6 +167,96 @@ class Engine:
         run = _TaskRun(self, task, decision, on_event)
         return await run.execute()
 
+    async def handoff(
+        self,
+        task_id: str,
+        to: str,
+        *,
+        on_event: EventSink | None = None,
+        note: str = "",
+    ) -> Result:
+        """Move a task that is not running to provider ``to``, with its state.
+
+        The task keeps its id, its workspace (when its folder is still there), its cost so
+        far and its trace; the new attempts are numbered after the old ones. Raises
+        UsageError (nothing changed) for a running task, an unknown provider, or one the
+        router will not give this task to (the reason is in the message).
+        """
+        task, decision, resume = self._continuation(task_id, to, note)
+        self.store.set_decision(task.id, decision.to_dict())
+        run = _TaskRun(self, task, decision, on_event, resume=resume)
+        return await run.execute()
+
+    async def handoff_preview(self, task_id: str, to: str) -> PreparedHandoff:
+        """What :meth:`handoff` would send ``to`` (state, mode, prompt); nothing is run or stored."""
+        task, decision, resume = self._continuation(task_id, to, "")
+        space = TaskWorkspace(task.id, task.workspace, self.config.workspace)
+        snapshot = await space.snapshot() if space.reopen(claim=False) else None
+        builder = StateBuilder(task, decision.task_type).feed_all(resume.events)
+        state = builder.state(workspace=snapshot, base=resume.base_state)
+        provider = self.providers[to]
+        return prepare_handoff(
+            state, provider, self._adapter_factory(provider.adapter), self.config.handoff
+        )
+
+    def _continuation(
+        self, task_id: str, to: str, note: str
+    ) -> tuple[Task, RouteDecision, _Resume]:
+        trace = self.store.get_task(task_id)
+        if trace.status is TaskStatus.RUNNING:
+            raise UsageError(
+                f"task {trace.id} is running",
+                hint="wait for it or cancel it, then hand it off",
+            )
+        task = Task(
+            prompt=trace.prompt,
+            task_type=trace.task_type,
+            workspace=Path(trace.workspace) if trace.workspace else None,
+            labels=frozenset(trace.labels),
+            project=trace.project,
+            budget_cap=trace.budget_cap,
+            verify=trace.verify,
+            id=trace.id,
+        )
+        decision = self.route(task, task_type=trace.task_type, provider=to)
+        if not decision.ranked:
+            why = "; ".join(r.reason for r in decision.rejected if r.provider == to)
+            raise UsageError(
+                f"provider {to!r} cannot take task {trace.id}: {why or 'not routable'}",
+                hint=f"`switchboard route --explain --provider {to} ...` shows every rule",
+            )
+        imports = [h for h in self.store.handoffs(trace.id) if h.reason == "import"]
+        resume = _Resume(
+            attempts=len(trace.attempts),
+            cost=trace.cost,
+            usage=trace.usage,
+            events=[record.event for record in trace.events],
+            base_state=imports[-1].state if imports else None,
+            note=note or "moved by the user",
+            from_provider=trace.provider or (imports[-1].from_provider if imports else None),
+        )
+        return task, decision, resume
+
+    def import_state(self, state: HandoffState, *, source: str) -> str:
+        """Record a task made from a session run outside the switchboard (status
+        ``imported``) with ``state`` as its starting point; returns the task id.
+        ``switchboard handoff`` then continues it on any provider."""
+        workspace = state.workspace.path if state.workspace and state.workspace.path else None
+        task = Task(prompt=state.goal, workspace=Path(workspace) if workspace else None)
+        task_type = state.task_type or self.router.classify(task.prompt)[0]
+        state = state.model_copy(update={"task_id": task.id, "task_type": task_type})
+        self.store.create_task(task, task_type, None)
+        origin = state.provenance[0].provider if state.provenance else source
+        self.store.add_handoff(task.id, state, reason="import", from_provider=origin, mode="none")
+        self.store.set_task_status(
+            task.id,
+            TaskStatus.IMPORTED,
+            provider=origin,
+            text=f"imported from {source}",
+            cost=state.spent,
+        )
+        return task.id
+
 
 def refuse_unusable_setup(decision: RouteDecision, *, has_providers: bool) -> None:
     """Raise UsageError, before anything is stored, when the user's setup is what is missing:
@@ -177,7 +287,13 @@ class _TaskRun:
     """The state of one task while the engine works on it."""
 
     def __init__(
-        self, engine: Engine, task: Task, decision: RouteDecision, on_event: EventSink | None
+        self,
+        engine: Engine,
+        task: Task,
+        decision: RouteDecision,
+        on_event: EventSink | None,
+        *,
+        resume: _Resume | None = None,
     ) -> None:
         self.engine = engine
         self.task = task
@@ -190,6 +306,23 @@ class _TaskRun:
         self._pending: list[tuple[int | None, Event]] = []
         self._pending_since = 0.0
         self.space = TaskWorkspace(task.id, task.workspace, engine.config.workspace)
+        #: the task's state as it goes, for a handoff at any moment
+        self.builder = StateBuilder(task, decision.task_type)
+        #: an imported session the task started from (its state goes first)
+        self.base_state: HandoffState | None = None
+        #: why the next provider takes over ((reason, trigger, from)), set when one gives up
+        self.handing: tuple[str, str, str | None] | None = None
+        #: what the current provider was handed, if anything
+        self.prepared: PreparedHandoff | None = None
+        self.last_text = ""
+        if resume is not None:
+            self.attempt_no = resume.attempts
+            self.total_cost = resume.cost
+            self.total_usage = resume.usage
+            self.builder.feed_all(resume.events)
+            self.base_state = resume.base_state
+            self.handing = ("manual", resume.note, resume.from_provider)
+            self.space.reopen()
 
     async def emit(self, attempt_id: int | None, event: Event) -> None:
         """Record ``event`` and hand it to the subscriber.
@@ -200,6 +333,7 @@ class _TaskRun:
         and a dispatch or a long stream costs a few commits, not one per event.
         """
         self._pending.append((attempt_id, event))
+        self.builder.feed(event)
         now = time.monotonic()
         if len(self._pending) == 1:
             self._pending_since = now
@@ -289,18 +423,29 @@ class _TaskRun:
 
     async def _try_candidates(self) -> Result:
         retry = self.engine.config.retry
-        last_error: SwitchboardError | None = None
-        for candidate in self.decision.ranked[: retry.max_providers]:
+        last_error: str | None = None
+        limit = max(retry.max_providers, self._ladder_length())
+        for candidate in self.decision.ranked[:limit]:
             provider = self.engine.providers[candidate.provider]
             self.current_provider = provider.name
+            await self.hand_over(provider)
             for try_no in range(1, retry.attempts + 1):
                 async with self.engine.limits.slot(provider):
                     outcome = await self.attempt(provider, candidate.max_cost)
                 if outcome.error is None:
-                    return await self.finish(
-                        TaskStatus.SUCCEEDED, provider=provider.name, text=outcome.text
+                    self.last_text = outcome.text
+                    check = await self.verify(provider)
+                    if check is None or check.passed:
+                        return await self.finish(
+                            TaskStatus.SUCCEEDED, provider=provider.name, text=outcome.text
+                        )
+                    last_error = (
+                        f"verify failed: `{check.command}` exited {check.exit_code}"
+                        f" after {provider.name}'s run"
                     )
-                last_error = outcome.error
+                    self.handing = ("escalation", last_error, provider.name)
+                    break
+                last_error = str(outcome.error)
                 action, delay = self.classify(outcome, try_no)
                 await self.emit(
                     None,
@@ -318,6 +463,8 @@ class _TaskRun:
                         status, provider=provider.name, error=str(outcome.error)
                     )
                 if action == "next_provider":
+                    if self.engine.config.handoff.on_fallback:
+                        self.handing = ("fallback", str(outcome.error), provider.name)
                     break
                 await self.emit(
                     None,
@@ -326,9 +473,74 @@ class _TaskRun:
                     ),
                 )
                 await self.engine._sleep(delay)
-        error = str(last_error) if last_error else "every candidate failed"
+        error = last_error or "every candidate failed"
         status = TaskStatus.REFUSED if self.attempt_no == 0 else TaskStatus.FAILED
-        return await self.finish(status, error=error)
+        return await self.finish(status, error=error, text=self.last_text)
+
+    def _ladder_length(self) -> int:
+        """How many rungs the task's ladder has (0 without one): a ladder is climbed whole."""
+        for rule in self.engine.config.routes:
+            if rule.task_type == self.decision.task_type and rule.ladder:
+                return len(rule.ladder)
+        return max(
+            (len(r.ladder) for r in self.engine.config.routes if r.task_type == "*"), default=0
+        )
+
+    async def hand_over(self, provider: Provider) -> None:
+        """If an earlier provider gave up (or the user moved the task), build the state so
+        far and prepare what ``provider`` will be sent; record it in the trace."""
+        if self.handing is None:
+            return
+        reason, trigger, from_provider = self.handing
+        ran = self.builder.attempts > 0 or self.base_state is not None
+        if not ran:  # nothing happened yet that is worth carrying: start from the prompt
+            return
+        snapshot = None
+        try:
+            snapshot = await self.space.snapshot()
+        except SwitchboardError as exc:
+            await self.emit(None, Notice(level="warning", message=f"handoff: workspace: {exc}"))
+        state = self.builder.state(workspace=snapshot, base=self.base_state)
+        adapter = self.engine._adapter_factory(provider.adapter)
+        self.prepared = prepare_handoff(state, provider, adapter, self.engine.config.handoff)
+        handoff_id = self.engine.store.add_handoff(
+            self.task.id,
+            state,
+            reason=reason,
+            from_provider=from_provider,
+            to_provider=provider.name,
+            mode=self.prepared.mode,
+            brief=self.prepared.prompt,
+        )
+        await self.emit(
+            None,
+            HandedOff(
+                from_provider=from_provider,
+                to_provider=provider.name,
+                reason=reason,
+                mode=self.prepared.mode,
+                trigger=trigger[:500],
+                handoff_id=handoff_id,
+                brief_chars=len(self.prepared.prompt),
+                transcript_messages=len(state.transcript),
+            ),
+        )
+        self.handing = None
+
+    async def verify(self, provider: Provider) -> Verified | None:
+        """Run the task's verify command on the work just done; None when it has none."""
+        command = self.task.verify
+        if not command:
+            return None
+        cwd = self.space.path or self.task.workspace or Path.cwd()
+        result = await run_verify(
+            command,
+            Path(cwd),
+            timeout_s=self.engine.config.handoff.verify_timeout_s,
+            provider=provider.name,
+        )
+        await self.emit(None, result)
+        return result
 
     def classify(self, outcome: _AttemptOutcome, try_no: int) -> tuple[str, float]:
         """-> (action, delay): retry the same provider, move on, or stop.
@@ -449,6 +661,9 @@ class _TaskRun:
             attempt=self.attempt_no,
             workspace=self.space.path,
             permissions=merge_permissions(engine.config.permissions, provider.config.permissions),
+            handoff=self.prepared.state if self.prepared else None,
+            handoff_mode=self.prepared.mode if self.prepared else "brief",
+            prompt_override=self.prepared.prompt if self.prepared else None,
         )
         finished = False
         try:

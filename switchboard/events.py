@@ -148,6 +148,37 @@ class BudgetSettled(_Event):
     actual: int
 
 
+class Verified(_Event):
+    """The task's ``verify`` command ran on a provider's work."""
+
+    kind: Literal["verify"] = "verify"
+    command: str
+    exit_code: int
+    passed: bool
+    output: str = ""
+    duration_s: float = 0.0
+    provider: str | None = None
+
+
+class HandedOff(_Event):
+    """The task moved to another provider with its state (see :mod:`switchboard.handoff`).
+
+    ``reason``: ``fallback`` (the provider failed or was refused), ``escalation`` (its
+    work failed ``verify``) or ``manual``. ``mode``: ``brief`` or ``transplant``.
+    ``handoff_id`` names the stored state (``switchboard show --handoff``).
+    """
+
+    kind: Literal["handoff"] = "handoff"
+    from_provider: str | None
+    to_provider: str
+    reason: Literal["fallback", "escalation", "manual"]
+    mode: Literal["brief", "transplant"] = "brief"
+    trigger: str = ""
+    handoff_id: int | None = None
+    brief_chars: int = 0
+    transcript_messages: int = 0
+
+
 Event = Annotated[
     SessionStarted
     | AssistantText
@@ -163,7 +194,9 @@ Event = Annotated[
     | BudgetReserved
     | AttemptFailed
     | RetryScheduled
-    | BudgetSettled,
+    | BudgetSettled
+    | Verified
+    | HandedOff,
     Field(discriminator="kind"),
 ]
 

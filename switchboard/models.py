@@ -86,6 +86,7 @@ class TaskStatus(StrEnum):
     FAILED = "failed"
     REFUSED = "refused"  # never started: routing, budget or policy said no
     CANCELLED = "cancelled"
+    IMPORTED = "imported"  # made from a session run outside the switchboard; nothing ran here
 
 
 class AttemptStatus(StrEnum):

@@ -85,10 +85,45 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a task and print its result")
     _task_options(p)
     p.add_argument(
-        "--verify", metavar="CMD", help="shell command that checks the result (recorded)"
+        "--verify",
+        metavar="CMD",
+        help="shell command that checks the work (e.g. 'pytest -q'); if it fails, the task"
+        " moves to the next provider of its ladder with its state",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="do not show progress on stderr")
     p.set_defaults(handler="switchboard.cli.tasks:cmd_run")
+
+    p = sub.add_parser(
+        "handoff", help="continue a task on another provider, with its state (goal, diff, ...)"
+    )
+    p.add_argument("task_id", metavar="TASK_ID", help="task id or a unique prefix of it")
+    p.add_argument("--to", required=True, metavar="PROVIDER", help="the provider to continue on")
+    p.add_argument(
+        "--preview",
+        action="store_true",
+        help="print what the provider would be sent (mode and prompt) and run nothing",
+    )
+    p.add_argument("--note", default="", help="why, recorded in the trace")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quiet", "-q", action="store_true", help="do not show progress on stderr")
+    p.set_defaults(handler="switchboard.cli.handoff:cmd_handoff")
+
+    p = sub.add_parser(
+        "import", help="make a task from a session a harness ran outside the switchboard"
+    )
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        help="Claude Code session .jsonl, Codex rollout .jsonl, Gemini CLI chat, or the JSON"
+        " of `opencode export SESSION_ID`",
+    )
+    p.add_argument(
+        "--harness",
+        choices=["claude-code", "codex", "gemini-cli", "opencode"],
+        help="the format (default: detected from the content)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler="switchboard.cli.handoff:cmd_import")
 
     p = sub.add_parser("route", help="show where a task would go and why, without running it")
     _task_options(p)

@@ -14,6 +14,7 @@ from switchboard.events import (
     Event,
     FileChanged,
     Finished,
+    HandedOff,
     Notice,
     RetryScheduled,
     Routed,
@@ -21,6 +22,7 @@ from switchboard.events import (
     ToolCall,
     ToolResult,
     UsageDelta,
+    Verified,
     WorkspaceCaptured,
 )
 from switchboard.models import Result
@@ -70,6 +72,12 @@ def describe(event: Event) -> str | None:
             return f"workspace: {len(files)} file(s) changed ({where})"
         case Finished(status=status, error=error):
             return f"finished: {status}" + (f" ({error})" if error else "")
+        case Verified(command=command, passed=passed, exit_code=code, duration_s=d):
+            verdict = "passed" if passed else f"FAILED (exit {code})"
+            return f"verify `{command}` {verdict} in {d:.1f} s"
+        case HandedOff(from_provider=src, to_provider=dst, reason=why, mode=mode):
+            how = "resuming a native session" if mode == "transplant" else "with a brief"
+            return f"handoff ({why}): {src or 'earlier work'} -> {dst}, {how}"
         case AssistantText():
             return None
     return None

@@ -68,6 +68,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
     with open_switchboard(args) as sb:
         providers = sb.providers
         health = sb.store.health()
+        handoff = {name: sb.handoff_mode(name) for name in providers}
     env = os.environ
     versions = _cli_versions(providers)
     rows: list[dict[str, Any]] = []
@@ -87,6 +88,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
                 "consecutive_failures": health[name].consecutive_failures if name in health else 0,
                 "cli_version": versions.get(name),
                 "enabled": p.config.enabled,
+                "handoff": handoff[name],
             }
         )
     if args.json:
@@ -97,7 +99,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(
         f"{'PROVIDER':<14} {'ADAPTER':<11} {'MODEL':<32} {'IN/MTOK':>9} {'OUT/MTOK':>9}"
-        f" {'FAILS':>5}  KEY / CLI"
+        f" {'FAILS':>5} {'HANDOFF':<10} KEY / CLI"
     )
     for r in rows:
         prices = r["prices"]
@@ -111,8 +113,13 @@ def cmd_providers(args: argparse.Namespace) -> int:
         cli = f"  [{r['cli_version']}]" if r["cli_version"] else ""
         print(
             f"{r['name']:<14} {r['adapter']:<11} {r['model']:<32} {pin:>9} {pout:>9}"
-            f" {r['consecutive_failures']:>5}  {key}{cli}"
+            f" {r['consecutive_failures']:>5} {r['handoff']:<10} {key}{cli}"
         )
+    print(
+        "\nHANDOFF: how a task handed to the provider arrives. transplant: the earlier turns"
+        " are\nwritten as its own session and resumed; brief: a summary is its first prompt"
+        ' (its\nsession format is not written reliably, or handoff = "brief" is set).'
+    )
     return EXIT_OK
 
 

@@ -371,7 +371,7 @@ def _cross_check(
                 ("routes", index, "task_type"),
                 unknown_name("task type", task_type, [*type_names, "*"]),
             )
-        for field in ("prefer", "only", "avoid"):
+        for field in ("prefer", "only", "avoid", "ladder"):
             names = rule.get(field)
             for position, provider_name in enumerate(names if isinstance(names, list) else []):
                 if isinstance(provider_name, str) and provider_name not in providers:

@@ -109,6 +109,18 @@ class ProviderConfig(Strict):
         description="Overrides of [permissions] for this provider; fields set here replace"
         " the global ones.",
     )
+    handoff: Literal["auto", "brief"] = Field(
+        default="auto",
+        description="How a task handed over to this provider arrives: auto resumes a native"
+        " session where the adapter can write one (see 'switchboard providers'), brief always"
+        " sends a summary as the first prompt.",
+    )
+    context_window: int | None = Field(
+        default=None,
+        ge=1000,
+        description="The model's context window in tokens, for fitting a handoff brief."
+        " Default: 128000.",
+    )
 
     _reserve = field_validator("reserve_usd")(classmethod(lambda cls, v: _finite_non_negative(v)))
 
@@ -163,6 +175,11 @@ class RouteRule(Strict):
         default_factory=list, description="If set, no other provider may take the task."
     )
     avoid: list[str] = Field(default_factory=list, description="Providers never to use.")
+    ladder: list[str] = Field(
+        default_factory=list,
+        description="Escalation ladder: only these providers, tried in this order; a task"
+        " moves up one rung, with its state, when a run fails or its verify command fails.",
+    )
     max_cost_usd: float | None = Field(
         default=None, description="Refuse candidates whose estimated maximum cost is higher."
     )
@@ -233,6 +250,28 @@ class RetryConfig(Strict):
     )
 
 
+class HandoffConfig(Strict):
+    """``[handoff]``: how a task carries its state from one provider to the next."""
+
+    on_fallback: bool = Field(
+        default=True,
+        description="When a provider fails mid-task, give the next one the state so far"
+        " (false: the next provider starts from the prompt alone).",
+    )
+    brief_max_tokens: int = Field(
+        default=24_000, ge=500, description="Largest handoff brief, in the target's tokens."
+    )
+    brief_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Largest share of the target's context window a brief may take.",
+    )
+    verify_timeout_s: float = Field(
+        default=600.0, gt=0, description="Wall-clock limit of one run of a task's verify command."
+    )
+
+
 class StoreConfig(Strict):
     """``[store]``: where the trace and the ledger live."""
 
@@ -253,6 +292,7 @@ class Config(Strict):
     task_types: dict[str, TaskTypeConfig] = Field(default_factory=dict)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    handoff: HandoffConfig = Field(default_factory=HandoffConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     permissions: PermissionProfile = Field(
         default_factory=PermissionProfile,

@@ -135,6 +135,11 @@ def _static_rejection(
         return Rejection(
             name, f"not in the only list of {label} ({allowed}); edit that rule to allow it", "only"
         )
+    if rule is not None and rule.ladder and name not in rule.ladder:
+        rungs = ", ".join(rule.ladder)
+        return Rejection(
+            name, f"not on the ladder of {label} ({rungs}); add it to that rule's ladder", "only"
+        )
     if rule is not None and name in rule.avoid:
         return Rejection(
             name, f"avoided by {label}; remove it from that rule's avoid list", "avoid"
@@ -155,6 +160,13 @@ def _static_rejection(
             "no_price",
         )
     return None
+
+
+def _prefer_note(rule: RouteRule | None, label: str | None) -> str:
+    if rule is None or label is None:
+        return ""
+    where = label.split(" ", 1)[0]
+    return f"on the ladder of {where}" if rule.ladder else f"preferred by {where}"
 
 
 def build_plan(
@@ -181,8 +193,10 @@ def build_plan(
         strategy=strategy,
         rule=label,
         rule_max_cost=None if max_cost is None else usd_to_micros(max_cost),
-        prefer={name: i for i, name in enumerate(dict.fromkeys(rule.prefer))} if rule else {},
-        prefer_note=f"preferred by {label.split(' ', 1)[0]}" if label else "",
+        prefer={name: i for i, name in enumerate(dict.fromkeys(rule.ladder or rule.prefer))}
+        if rule
+        else {},
+        prefer_note=_prefer_note(rule, label),
         eligible=tuple(eligible),
         static_rejected=tuple(rejected),
         static_by_name={r.provider: r for r in rejected},

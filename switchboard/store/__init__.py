@@ -5,6 +5,7 @@ from switchboard.store.ledger import BudgetStatus, Ledger, Reservation
 from switchboard.store.records import (
     AttemptRecord,
     EventRecord,
+    HandoffRecord,
     HealthState,
     TaskSummary,
     TaskTrace,
@@ -15,6 +16,7 @@ __all__ = [
     "AttemptRecord",
     "BudgetStatus",
     "EventRecord",
+    "HandoffRecord",
     "HealthState",
     "Ledger",
     "MigrationError",

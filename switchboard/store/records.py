@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from switchboard.events import Event, Notice, event_from_json
+from switchboard.handoff.state import HandoffState
 from switchboard.models import AttemptStatus, TaskStatus, Usage
 
 PREVIEW_CHARS = 80
@@ -237,3 +238,50 @@ def preview(prompt: str, limit: int = PREVIEW_CHARS) -> str:
     """The prompt on one line, cut to ``limit`` characters with an ellipsis."""
     flat = " ".join(prompt.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    """One stored handoff state of a task: why it moved, to whom, and what was sent."""
+
+    id: int
+    task_id: str
+    from_provider: str | None
+    to_provider: str | None
+    reason: str
+    mode: str
+    schema_version: int
+    state_json: str = field(repr=False)
+    brief: str = field(repr=False)
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> HandoffRecord:
+        return cls(
+            id=row["id"],
+            task_id=row["task_id"],
+            from_provider=row["from_provider"],
+            to_provider=row["to_provider"],
+            reason=row["reason"],
+            mode=row["mode"],
+            schema_version=row["schema_version"],
+            state_json=row["state"],
+            brief=row["brief"],
+            created_at=row["created_at"],
+        )
+
+    @property
+    def state(self) -> HandoffState:
+        return HandoffState.from_json(self.state_json)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "from_provider": self.from_provider,
+            "to_provider": self.to_provider,
+            "reason": self.reason,
+            "mode": self.mode,
+            "schema_version": self.schema_version,
+            "brief_chars": len(self.brief),
+            "created_at": self.created_at,
+        }

@@ -25,12 +25,14 @@ from typing import Any
 
 from switchboard.errors import NotFound, UsageError
 from switchboard.events import Event
+from switchboard.handoff.state import HandoffState
 from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
 from switchboard.store.db import StoreError, connect, translate_errors, translated
 from switchboard.store.records import (
     AttemptRecord,
     EventRecord,
+    HandoffRecord,
     HealthState,
     TaskSummary,
     TaskTrace,
@@ -39,7 +41,13 @@ from switchboard.store.records import (
 Clock = Callable[[], float]
 
 TERMINAL_STATUSES = frozenset(
-    {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.REFUSED, TaskStatus.CANCELLED}
+    {
+        TaskStatus.SUCCEEDED,
+        TaskStatus.FAILED,
+        TaskStatus.REFUSED,
+        TaskStatus.CANCELLED,
+        TaskStatus.IMPORTED,
+    }
 )
 _HISTORY_HINT = "`switchboard history` lists task ids"
 
@@ -253,6 +261,42 @@ class Store:
             (_json(decision), self.now(), task_id),
         )
         self._require_row(cursor, "task", task_id)
+
+    # --- handoffs ----------------------------------------------------------------------
+
+    def add_handoff(
+        self,
+        task_id: str,
+        state: HandoffState,
+        *,
+        reason: str,
+        from_provider: str | None = None,
+        to_provider: str | None = None,
+        mode: str = "brief",
+        brief: str = "",
+    ) -> int:
+        """Store one handoff state of a task (see migration 0003); returns its id."""
+        cursor = self._write(
+            "INSERT INTO handoffs (task_id, from_provider, to_provider, reason, mode,"
+            " schema_version, state, brief, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                task_id,
+                from_provider,
+                to_provider,
+                reason,
+                mode,
+                state.schema_version,
+                state.to_json(),
+                brief,
+                self.now(),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def handoffs(self, task_id: str) -> list[HandoffRecord]:
+        """The handoffs of a task, oldest first."""
+        rows = self.read("SELECT * FROM handoffs WHERE task_id = ? ORDER BY id", (task_id,))
+        return [HandoffRecord.from_row(row) for row in rows]
 
     @staticmethod
     def _require_row(cursor: sqlite3.Cursor, what: str, key: object) -> None:

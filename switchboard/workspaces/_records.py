@@ -193,3 +193,15 @@ def read_all(root: Path) -> list[WorkspaceInfo]:
         if info.task_id == file.stem:
             infos.append(info)
     return infos
+
+
+def read(root: Path, task_id: str) -> WorkspaceInfo | None:
+    """The recorded workspace of ``task_id``, or None (no record, or unreadable)."""
+    file = _record_path(root, task_id)
+    try:
+        return _parse(root, json.loads(file.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("unreadable workspace record %s: %s", file, exc)
+        return None

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from switchboard.config.workspace import WorkspaceConfig
 from switchboard.events import FileChanged, WorkspaceCaptured
+from switchboard.handoff.state import FileTouched, WorkspaceState
+from switchboard.workspaces import _records
 from switchboard.workspaces._records import Workspace
 from switchboard.workspaces.core import capture, prepare
 from switchboard.workspaces.retention import finish
@@ -39,6 +41,35 @@ class TaskWorkspace:
                 prepare, self.task_id, self.source, self.config
             )
         return self.workspace.path
+
+    def reopen(self, *, claim: bool = True) -> bool:
+        """Take up the workspace an earlier run of this task left (a handoff continues
+        there). False when there is none or its folder is gone; then one is made anew.
+        ``claim`` marks it in use again, so retention leaves it alone."""
+        info = _records.read(self.config.root_path().resolve(), self.task_id)
+        if info is None or not info.workspace.path.is_dir():
+            return False
+        self.workspace = info.workspace
+        if claim:
+            _records.write(info.workspace)
+        return True
+
+    async def snapshot(self) -> WorkspaceState | None:
+        """The changes so far, without committing or finishing anything (for a handoff)."""
+        ws = self.workspace
+        if ws is None:
+            return None
+        quiet = self.config.model_copy(update={"commit": False})
+        result = await asyncio.to_thread(capture, ws, quiet)
+        return WorkspaceState(
+            path=str(ws.path),
+            mode=ws.mode,
+            branch=ws.branch,
+            base_commit=ws.base_commit,
+            diff=result.diff,
+            diff_truncated=result.diff_truncated,
+            files=[FileTouched(path=c.path, change=c.change) for c in result.changed_files],
+        )
 
     async def close(self) -> list[FileChanged | WorkspaceCaptured]:
         """Capture the changes, mark the workspace finished and apply retention.

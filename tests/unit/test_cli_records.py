@@ -184,6 +184,7 @@ def test_show_json_is_the_stored_trace(
         "attempt_started",
         "budget_reserved",
         "attempt_failed",
+        "handoff",
         "attempt_started",
         "budget_reserved",
         "assistant_text",
@@ -350,7 +351,7 @@ def test_config_show_prints_the_file_in_use_without_secrets(
     assert shown["providers"]["alpha"]["api_key_env"] == ALPHA_KEY
     assert shown["budgets"]["monthly"]["limit_usd"] == 2.5
     assert shown["routes"] == [
-        {"task_type": "*", "prefer": ["alpha", "beta"], "only": [], "avoid": []}
+        {"task_type": "*", "prefer": ["alpha", "beta"], "only": [], "avoid": [], "ladder": []}
     ]
     assert "secret-value" not in out
 

@@ -515,6 +515,7 @@ def test_public_names_are_the_intended_ones() -> None:
         "AttemptRecord",
         "BudgetStatus",
         "EventRecord",
+        "HandoffRecord",
         "HealthState",
         "Ledger",
         "MigrationError",
