@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from switchboard.adapters.agent_tools import TOOL_SCHEMAS, AgentTools, ToolOutcome
-from switchboard.adapters.base import Adapter, RunContext
+from switchboard.adapters.base import Adapter, HandoffMode, RunContext
 from switchboard.adapters.litellm_api import (
     NO_USAGE_NOTICE,
     LiteLLMAdapter,
@@ -43,6 +43,7 @@ from switchboard.adapters.litellm_api import (
     _import_litellm,
     _StreamHandle,
     build_request,
+    conversation,
     estimate_tokens,
     provider_reported_usage,
     stream_chunks,
@@ -165,7 +166,7 @@ def agent_request(ctx: RunContext) -> dict[str, Any]:
     request = build_request(ctx)
     request["messages"] = [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": ctx.prompt},
+        *conversation(ctx, system=False),
     ]
     request["tools"] = [dict(schema) for schema in TOOL_SCHEMAS]
     return request
@@ -192,6 +193,7 @@ class LiteLLMAgentAdapter(Adapter):
     capabilities: ClassVar[frozenset[str]] = frozenset(
         {"streams", "reports_usage", "edits_files", "multi_call"}
     )
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief", "transplant"})
 
     async def run(self, ctx: RunContext) -> AsyncIterator[AdapterEvent]:
         """Yield ``SessionStarted``, then per turn text, usage, tool calls and results,

@@ -19,7 +19,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from switchboard.adapters.base import Adapter, RunContext
+from switchboard.adapters.base import Adapter, HandoffMode, RunContext
 from switchboard.adapters.litellm_errors import map_litellm_error, redact
 from switchboard.errors import BadRequest, ProviderError
 from switchboard.events import (
@@ -103,6 +103,28 @@ def usage_increase(total: Usage, reported: Usage) -> Usage:
     )
 
 
+def conversation(ctx: RunContext, *, system: bool = True) -> list[dict[str, Any]]:
+    """The messages of the first call: the prompt alone; or, when a handoff arrives
+    natively (``transplant``), the earlier turns translated for this provider's vendor
+    (:mod:`switchboard.handoff.translate`: foreign reasoning dropped, tool-call ids made
+    valid and paired, secrets redacted), then the prompt that continues them.
+    ``system=False`` drops earlier system turns (for an agent that sends its own)."""
+    prompt = {"role": "user", "content": ctx.prompt}
+    if ctx.handoff is None or ctx.handoff_mode != "transplant":
+        return [prompt]
+    from switchboard.handoff.translate import to_openai_chat, vendor_of
+
+    secrets = [ctx.api_key.get_secret_value()] if ctx.api_key is not None else []
+    earlier = to_openai_chat(
+        ctx.handoff.transcript,
+        vendor=vendor_of(ctx.provider.adapter, ctx.provider.model),
+        secrets=secrets,
+    )
+    if not system:
+        earlier = [m for m in earlier if m.get("role") != "system"]
+    return [*earlier, prompt]
+
+
 def build_request(ctx: RunContext) -> dict[str, Any]:
     """The keyword arguments of ``litellm.acompletion`` for one attempt."""
     cfg = ctx.provider.config
@@ -117,7 +139,7 @@ def build_request(ctx: RunContext) -> dict[str, Any]:
     request: dict[str, Any] = dict(cfg.options)
     request.update(
         model=cfg.model,
-        messages=[{"role": "user", "content": ctx.prompt}],
+        messages=conversation(ctx),
         stream=True,
         stream_options={"include_usage": True},
         max_tokens=cfg.max_output_tokens,
@@ -136,6 +158,7 @@ class LiteLLMAdapter(Adapter):
 
     kind: ClassVar[str] = "litellm"
     capabilities: ClassVar[frozenset[str]] = frozenset({"streams", "reports_usage"})
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief", "transplant"})
 
     async def run(self, ctx: RunContext) -> AsyncIterator[AdapterEvent]:
         """Yield ``SessionStarted``, text deltas, usage and ``Finished``.
