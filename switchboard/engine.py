@@ -51,7 +51,7 @@ from switchboard.events import (
 )
 from switchboard.handoff.from_events import StateBuilder
 from switchboard.handoff.prepare import PreparedHandoff, prepare_handoff
-from switchboard.handoff.state import HandoffState
+from switchboard.handoff.state import FileTouched, HandoffState
 from switchboard.limits import ConcurrencyLimits
 from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
 from switchboard.policies.base import Policy, PolicyContext
@@ -59,6 +59,7 @@ from switchboard.pricing import cost_of_usage
 from switchboard.router import RouteDecision, Router, RouterInputs
 from switchboard.store import Ledger, Reservation, Store
 from switchboard.verify import run_verify
+from switchboard.workspaces.core import uncommitted
 from switchboard.workspaces.lifecycle import EDITS_FILES, TaskWorkspace
 
 EventSink = Callable[[Event], Awaitable[None] | None]
@@ -242,6 +243,19 @@ class Engine:
         ``imported``) with ``state`` as its starting point; returns the task id.
         ``switchboard handoff`` then continues it on any provider."""
         workspace = state.workspace.path if state.workspace and state.workspace.path else None
+        if workspace and Path(workspace).is_dir() and state.workspace and not state.workspace.diff:
+            # the session's changes are in the user's folder, not committed: carry them
+            found = uncommitted(Path(workspace), self.config.workspace)
+            if found is not None:
+                touched = [FileTouched(path=c.path, change=c.change) for c in found.changed_files]
+                ws = state.workspace.model_copy(
+                    update={
+                        "diff": found.diff,
+                        "diff_truncated": found.diff_truncated,
+                        "files": touched,
+                    }
+                )
+                state = state.model_copy(update={"workspace": ws})
         task = Task(prompt=state.goal, workspace=Path(workspace) if workspace else None)
         task_type = state.task_type or self.router.classify(task.prompt)[0]
         state = state.model_copy(update={"task_id": task.id, "task_type": task_type})
@@ -322,7 +336,10 @@ class _TaskRun:
             self.builder.feed_all(resume.events)
             self.base_state = resume.base_state
             self.handing = ("manual", resume.note, resume.from_provider)
-            self.space.reopen()
+            if not self.space.reopen() and resume.base_state is not None:
+                # an imported session's work is uncommitted in the user's folder: take it along
+                carry = engine.config.workspace.model_copy(update={"include_uncommitted": True})
+                self.space = TaskWorkspace(task.id, task.workspace, carry)
 
     async def emit(self, attempt_id: int | None, event: Event) -> None:
         """Record ``event`` and hand it to the subscriber.
@@ -492,8 +509,9 @@ class _TaskRun:
         if self.handing is None:
             return
         reason, trigger, from_provider = self.handing
-        ran = self.builder.attempts > 0 or self.base_state is not None
-        if not ran:  # nothing happened yet that is worth carrying: start from the prompt
+        worth = self.builder.has_work or self.base_state is not None or reason == "manual"
+        if not worth:  # nothing happened that is worth carrying: start from the prompt
+            self.handing = None
             return
         snapshot = None
         try:

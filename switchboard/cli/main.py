@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="print a task's full trace")
     p.add_argument("task_id", metavar="TASK_ID", help="task id or a unique prefix of it")
+    p.add_argument(
+        "--handoff",
+        type=_positive_int,
+        metavar="N",
+        help="print handoff N of the task: what the next provider was sent (--json: the state)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler="switchboard.cli.records:cmd_show")
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from switchboard.cli.common import open_switchboard, print_json
 from switchboard.cli.main import EXIT_OK
 from switchboard.cli.render import describe
+from switchboard.errors import UsageError
 from switchboard.events import AssistantText
 from switchboard.money import format_usd
+from switchboard.store import HandoffRecord
 
 
 def _when(ts: float | None) -> str:
@@ -61,8 +64,13 @@ def _decision_lines(decision: dict[str, Any] | None) -> list[str]:
 def cmd_show(args: argparse.Namespace) -> int:
     with open_switchboard(args) as sb:
         trace = sb.show(args.task_id)
+        handoffs = sb.store.handoffs(trace.id)
+    if args.handoff is not None:
+        return _show_handoff(args, trace.id, handoffs)
     if args.json:
-        print_json(trace.to_dict())
+        data = trace.to_dict()
+        data["handoffs"] = [h.to_dict() for h in handoffs]
+        print_json(data)
         return EXIT_OK
     print(f"task {trace.id}  {trace.status}  created {_when(trace.created_at)} UTC")
     print(f"  prompt: {trace.prompt}")
@@ -98,6 +106,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"  {record.seq:>4} {described}")
     if text_run:
         print(f"  {'':>4} text: {''.join(text_run)!r}")
+    if handoffs:
+        print("handoffs (switchboard show TASK --handoff N prints what was sent):")
+        for h in handoffs:
+            print(
+                f"  {h.id:>4} {h.reason}: {h.from_provider or '-'} -> {h.to_provider or '-'}"
+                f"  ({h.mode}, {len(h.brief)} characters sent)"
+            )
     print(
         f"result: {trace.status}, {format_usd(trace.cost or 0)}"
         + (f" on {trace.provider}" if trace.provider else "")
@@ -132,4 +147,26 @@ def cmd_budget(args: argparse.Namespace) -> int:
         "spent: "
         + ", ".join(f"{k} {format_usd(v)}" for k, v in totals.items() if isinstance(v, int))
     )
+    return EXIT_OK
+
+
+def _show_handoff(args: argparse.Namespace, task_id: str, handoffs: list[HandoffRecord]) -> int:
+    found = [h for h in handoffs if h.id == args.handoff]
+    if not found:
+        known = ", ".join(str(h.id) for h in handoffs) or "none"
+        raise UsageError(
+            f"task {task_id} has no handoff {args.handoff} (it has: {known})",
+            hint=f"run `switchboard show {task_id}` to list them",
+        )
+    record = found[0]
+    if args.json:
+        print_json(
+            {**record.to_dict(), "brief": record.brief, "state": json.loads(record.state_json)}
+        )
+        return EXIT_OK
+    print(
+        f"handoff {record.id} of task {task_id}: {record.reason},"
+        f" {record.from_provider or '-'} -> {record.to_provider or '-'} ({record.mode})"
+    )
+    print(record.brief if record.brief else "(nothing was sent: an imported session)")
     return EXIT_OK

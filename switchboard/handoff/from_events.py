@@ -90,6 +90,14 @@ class StateBuilder:
         """How many attempts the events so far started."""
         return len(self._attempts)
 
+    @property
+    def has_work(self) -> bool:
+        """Whether the events so far hold anything worth handing over: a turn, a changed
+        file or a verification (an attempt refused or failed at once holds none)."""
+        return bool(
+            len(self.transcript) > 1 or self._parts or self._text or self.files or self.verification
+        )
+
     # --- feeding ---------------------------------------------------------------------
 
     def feed_all(self, events: Iterable[Event]) -> StateBuilder:

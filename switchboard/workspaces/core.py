@@ -85,6 +85,23 @@ def capture(ws: Workspace, config: WorkspaceConfig | None = None) -> WorkspaceRe
     )
 
 
+def uncommitted(folder: Path, config: WorkspaceConfig | None = None) -> WorkspaceResult | None:
+    """What a git repository's work tree has changed since HEAD (new files included), or
+    None outside git or before the first commit. Read-only: no index or ref is written."""
+    config = config or WorkspaceConfig()
+    if not _git.available():
+        return None
+    top = _git.toplevel(folder)
+    head = _git.head(top) if top is not None else None
+    if top is None or head is None:
+        return None
+    tree = _git.working_tree(top)
+    patch, pairs = _git.diff(top, head, tree)
+    text, truncated = _cut(patch, config.max_diff_bytes)
+    changes = [FileChange(path, _KINDS.get(status[:1], "modified")) for status, path in pairs]
+    return WorkspaceResult(diff=text, changed_files=changes, diff_truncated=truncated)
+
+
 # --- the modes -------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from conftest import Answer, ScriptedAdapter
 from switchboard import Switchboard, Task
 from switchboard.cli.main import main
 from switchboard.errors import AuthError
+from switchboard.handoff import HandoffState
 from switchboard.models import TaskStatus, Usage
 from switchboard.money import format_usd
 from switchboard.store import Store
@@ -169,6 +170,8 @@ def test_show_json_is_the_stored_trace(
     assert (code, err) == (0, "")
     trace = json.loads(out)
     with Store.open(Path(os.environ["SWITCHBOARD_HOME"]) / "switchboard.db") as store:
+        # alpha failed before doing anything: beta got the plain prompt, no handoff
+        assert trace.pop("handoffs") == []
         assert trace == json.loads(json.dumps(store.get_task(recorded.fell_back).to_dict()))
     assert trace["status"] == "succeeded"
     assert trace["provider"] == "beta"
@@ -184,7 +187,6 @@ def test_show_json_is_the_stored_trace(
         "attempt_started",
         "budget_reserved",
         "attempt_failed",
-        "handoff",
         "attempt_started",
         "budget_reserved",
         "assistant_text",
@@ -460,3 +462,21 @@ def test_workspace_events_are_described_for_people() -> None:
     assert (
         describe(WorkspaceCaptured(path="/w", mode="copy")) == "workspace: 0 file(s) changed (/w)"
     )
+
+
+def test_show_handoff_prints_what_was_sent(
+    recorded: Recorded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store.open(Path(os.environ["SWITCHBOARD_HOME"]) / "switchboard.db") as store:
+        state = HandoffState(goal="the goal")
+        store.add_handoff(
+            recorded.fell_back, state, reason="manual", from_provider="alpha",
+            to_provider="beta", brief="## Goal\nthe goal\n",
+        )  # fmt: skip
+        (record,) = store.handoffs(recorded.fell_back)
+    code, out, err = run(capsys, "show", recorded.fell_back)
+    assert code == 0 and "manual: alpha -> beta" in out
+    code, out, err = run(capsys, "show", recorded.fell_back, "--handoff", str(record.id))
+    assert code == 0 and record.brief.strip() in out and "## Goal" in out
+    code, out, err = run(capsys, "show", recorded.fell_back, "--handoff", "999")
+    assert code == 2 and "has no handoff 999" in err
