@@ -25,7 +25,7 @@ from switchboard.plugins import load_adapter, load_policies
 from switchboard.policies.base import Policy
 from switchboard.pricing import resolve_provider
 from switchboard.router import RouteDecision
-from switchboard.store import Store, TaskSummary, TaskTrace
+from switchboard.store import ApprovalRecord, Store, TaskSummary, TaskTrace
 
 
 class Switchboard:
@@ -165,6 +165,22 @@ class Switchboard:
                 with contextlib.suppress(asyncio.CancelledError):
                     await job
 
+    # --- approvals --------------------------------------------------------------------------
+
+    def pending_approvals(self) -> list[ApprovalRecord]:
+        """Tasks held for a human's decision ([approvals] in the config), oldest first."""
+        return self.store.pending_approvals()
+
+    def approve(self, task_id: str, *, reason: str = "", by: str | None = None) -> None:
+        """Let a held task run (it may be waiting in another process)."""
+        self.engine.decide(task_id, approved=True, reason=reason, by=by or _user())
+
+    def reject(self, task_id: str, *, reason: str, by: str | None = None) -> None:
+        """Refuse a held task; ``reason`` is recorded in its trace."""
+        if not reason.strip():
+            raise UsageError("a reason is required to reject a task", hint="say why, briefly")
+        self.engine.decide(task_id, approved=False, reason=reason, by=by or _user())
+
     # --- handoffs ---------------------------------------------------------------------------
 
     async def handoff(
@@ -242,6 +258,15 @@ class Switchboard:
         if kind in self._adapters:
             return self._adapters[kind]
         return load_adapter(kind)
+
+
+def _user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def _task(task: Task | str) -> Task:

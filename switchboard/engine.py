@@ -35,6 +35,8 @@ from switchboard.errors import (
     UsageError,
 )
 from switchboard.events import (
+    ApprovalDecided,
+    ApprovalRequested,
     AttemptFailed,
     AttemptStarted,
     BudgetReserved,
@@ -54,6 +56,7 @@ from switchboard.handoff.prepare import PreparedHandoff, prepare_handoff
 from switchboard.handoff.state import FileTouched, HandoffState
 from switchboard.limits import ConcurrencyLimits
 from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
+from switchboard.money import format_usd, usd_to_micros
 from switchboard.policies.base import Policy, PolicyContext
 from switchboard.pricing import cost_of_usage
 from switchboard.router import RouteDecision, Router, RouterInputs
@@ -117,6 +120,8 @@ class Engine:
         self._env = env
         self._sleep = sleep
         self._clock = clock
+        #: held tasks of this engine, woken when a decision is made through it
+        self._approval_wakers: dict[str, asyncio.Event] = {}
 
     # --- routing ---------------------------------------------------------------------
 
@@ -167,6 +172,36 @@ class Engine:
         self.store.create_task(task, decision.task_type, decision.to_dict())
         run = _TaskRun(self, task, decision, on_event)
         return await run.execute()
+
+    # --- approvals ---------------------------------------------------------------------
+
+    def approval_reasons(self, task: Task, decision: RouteDecision) -> list[str]:
+        """Why ``task`` needs a human's approval before it runs ([approvals]); empty if not."""
+        rules = self.config.approvals
+        reasons = []
+        if decision.task_type in rules.task_types:
+            reasons.append(f"task type {decision.task_type!r} needs approval")
+        held = sorted(set(task.labels) & set(rules.labels))
+        if held:
+            reasons.append(f"label {', '.join(held)} needs approval")
+        if rules.cost_above_usd is not None and decision.ranked:
+            top = decision.ranked[0]
+            if top.est_cost > usd_to_micros(rules.cost_above_usd):
+                reasons.append(
+                    f"estimated cost {format_usd(top.est_cost)} on {top.provider} is above"
+                    f" {format_usd(usd_to_micros(rules.cost_above_usd))}"
+                )
+        return reasons
+
+    def decide(
+        self, task_id: str, *, approved: bool, reason: str = "", by: str | None = None
+    ) -> None:
+        """Approve or reject a held task (see :meth:`Store.decide_approval`); a task held
+        by this engine resumes at once."""
+        record = self.store.decide_approval(task_id, approved=approved, reason=reason, by=by)
+        waker = self._approval_wakers.get(record.task_id)
+        if waker is not None:
+            waker.set()
 
     async def handoff(
         self,
@@ -294,6 +329,8 @@ def refuse_unusable_setup(decision: RouteDecision, *, has_providers: bool) -> No
 #: events after which the trace is written out at once: the ends of attempts and waits
 _FLUSH_AFTER = (AttemptFailed, RetryScheduled, BudgetSettled)
 FLUSH_EVENTS = 100
+#: how often a held task looks for a decision made by another process
+APPROVAL_POLL_S = 0.5
 FLUSH_SECONDS = 0.1
 
 
@@ -427,8 +464,13 @@ class _TaskRun:
             reasons = "; ".join(f"{r.provider}: {r.reason}" for r in self.decision.rejected)
             message = f"no provider can take this task ({reasons or 'no providers configured'})"
             return await self.finish(TaskStatus.REFUSED, error=message)
-        self.engine.store.set_task_status(self.task.id, TaskStatus.RUNNING)
         try:
+            needs = self.engine.approval_reasons(self.task, self.decision)
+            if needs:
+                refusal = await self.hold(needs)
+                if refusal is not None:
+                    return await self.finish(TaskStatus.REFUSED, error=refusal)
+            self.engine.store.set_task_status(self.task.id, TaskStatus.RUNNING)
             return await self._try_candidates()
         except asyncio.CancelledError:
             await self.finish(
@@ -437,6 +479,49 @@ class _TaskRun:
             raise
         finally:
             self.flush()
+
+    async def hold(self, reasons: list[str]) -> str | None:
+        """Wait for a human to approve (None) or reject (the refusal message) the task.
+
+        The request is in the store, so another process (``switchboard approve``) can
+        decide; a decision made through this engine wakes the wait at once, one made
+        elsewhere is seen within ``APPROVAL_POLL_S``.
+        """
+        engine = self.engine
+        engine.store.request_approval(self.task.id, reasons)
+        engine.store.set_task_status(self.task.id, TaskStatus.HELD)
+        await self.emit(None, ApprovalRequested(reasons=reasons))
+        self.flush()
+        wake = engine._approval_wakers.setdefault(self.task.id, asyncio.Event())
+        wait_s = engine.config.approvals.wait_s
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        try:
+            while True:
+                record = engine.store.approval(self.task.id)
+                if record is not None and record.status != "pending":
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return f"no approval within {wait_s:g} s ([approvals] wait_s)"
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        wake.wait(), min(APPROVAL_POLL_S, left or APPROVAL_POLL_S)
+                    )
+        finally:
+            engine._approval_wakers.pop(self.task.id, None)
+        approved = record.status == "approved"
+        await self.emit(
+            None,
+            ApprovalDecided(
+                approved=approved, reason=record.decision_reason or "", by=record.decided_by
+            ),
+        )
+        if approved:
+            return None
+        who = f" by {record.decided_by}" if record.decided_by else ""
+        why = f": {record.decision_reason}" if record.decision_reason else ""
+        return f"rejected{who}{why}"
 
     async def _try_candidates(self) -> Result:
         retry = self.engine.config.retry

@@ -179,6 +179,20 @@ class HandedOff(_Event):
     transcript_messages: int = 0
 
 
+class ApprovalRequested(_Event):
+    """The task waits for a human's decision before it runs (see ``[approvals]``)."""
+
+    kind: Literal["approval_requested"] = "approval_requested"
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ApprovalDecided(_Event):
+    kind: Literal["approval_decided"] = "approval_decided"
+    approved: bool
+    reason: str = ""
+    by: str | None = None
+
+
 Event = Annotated[
     SessionStarted
     | AssistantText
@@ -196,7 +210,9 @@ Event = Annotated[
     | RetryScheduled
     | BudgetSettled
     | Verified
-    | HandedOff,
+    | HandedOff
+    | ApprovalRequested
+    | ApprovalDecided,
     Field(discriminator="kind"),
 ]
 

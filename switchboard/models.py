@@ -82,6 +82,7 @@ class Usage(Frozen):
 class TaskStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    HELD = "held"  # waiting for a human to approve or reject it
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REFUSED = "refused"  # never started: routing, budget or policy said no

@@ -108,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="do not show progress on stderr")
     p.set_defaults(handler="switchboard.cli.handoff:cmd_handoff")
 
+    p = sub.add_parser("approvals", help="list the tasks waiting for approval")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.set_defaults(handler="switchboard.cli.approvals:cmd_approvals")
+
+    p = sub.add_parser("approve", help="let a held task run")
+    p.add_argument("task_id", metavar="TASK_ID", help="task id or a unique prefix of it")
+    p.add_argument("--reason", default="", help="recorded in the trace")
+    p.set_defaults(handler="switchboard.cli.approvals:cmd_approve")
+
+    p = sub.add_parser("reject", help="refuse a held task, with a reason")
+    p.add_argument("task_id", metavar="TASK_ID", help="task id or a unique prefix of it")
+    p.add_argument("--reason", required=True, help="why (recorded in the trace)")
+    p.set_defaults(handler="switchboard.cli.approvals:cmd_reject")
+
     p = sub.add_parser(
         "import", help="make a task from a session a harness ran outside the switchboard"
     )

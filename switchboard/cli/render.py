@@ -6,6 +6,8 @@ import sys
 from typing import TextIO
 
 from switchboard.events import (
+    ApprovalDecided,
+    ApprovalRequested,
     AssistantText,
     AttemptFailed,
     AttemptStarted,
@@ -75,6 +77,11 @@ def describe(event: Event) -> str | None:
         case Verified(command=command, passed=passed, exit_code=code, duration_s=d):
             verdict = "passed" if passed else f"FAILED (exit {code})"
             return f"verify `{command}` {verdict} in {d:.1f} s"
+        case ApprovalRequested(reasons=reasons):
+            return "held for approval: " + "; ".join(reasons) + " (switchboard approve TASK_ID)"
+        case ApprovalDecided(approved=ok, reason=why, by=who):
+            verdict = "approved" if ok else "rejected"
+            return f"{verdict}" + (f" by {who}" if who else "") + (f": {why}" if why else "")
         case HandedOff(from_provider=src, to_provider=dst, reason=why, mode=mode):
             how = "resuming a native session" if mode == "transplant" else "with a brief"
             return f"handoff ({why}): {src or 'earlier work'} -> {dst}, {how}"

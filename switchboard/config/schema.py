@@ -272,6 +272,28 @@ class HandoffConfig(Strict):
     )
 
 
+class ApprovalsConfig(Strict):
+    """``[approvals]``: which tasks wait for a human's yes before they run."""
+
+    task_types: list[str] = Field(
+        default_factory=list, description="Task types that always need approval."
+    )
+    labels: list[str] = Field(
+        default_factory=list, description="Task labels that need approval (any one of them)."
+    )
+    cost_above_usd: float | None = Field(
+        default=None,
+        description="Tasks whose estimated cost on the chosen provider is higher need approval.",
+    )
+    wait_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="How long a held task waits before it is refused. Default: until decided.",
+    )
+
+    _cost = field_validator("cost_above_usd")(classmethod(lambda cls, v: _finite_non_negative(v)))
+
+
 class StoreConfig(Strict):
     """``[store]``: where the trace and the ledger live."""
 
@@ -293,6 +315,7 @@ class Config(Strict):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     handoff: HandoffConfig = Field(default_factory=HandoffConfig)
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     permissions: PermissionProfile = Field(
         default_factory=PermissionProfile,

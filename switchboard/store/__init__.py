@@ -3,6 +3,7 @@
 from switchboard.store.db import MigrationError, StoreError, connect, migrate
 from switchboard.store.ledger import BudgetStatus, Ledger, Reservation
 from switchboard.store.records import (
+    ApprovalRecord,
     AttemptRecord,
     EventRecord,
     HandoffRecord,
@@ -13,6 +14,7 @@ from switchboard.store.records import (
 from switchboard.store.store import Store
 
 __all__ = [
+    "ApprovalRecord",
     "AttemptRecord",
     "BudgetStatus",
     "EventRecord",

@@ -285,3 +285,43 @@ class HandoffRecord:
             "brief_chars": len(self.brief),
             "created_at": self.created_at,
         }
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """A task's request for approval and, once made, the decision."""
+
+    task_id: str
+    status: str  # pending, approved, rejected
+    reasons: tuple[str, ...]
+    decision_reason: str | None
+    decided_by: str | None
+    created_at: float
+    decided_at: float | None
+    prompt: str = ""
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ApprovalRecord:
+        keys = row.keys()
+        return cls(
+            task_id=row["task_id"],
+            status=row["status"],
+            reasons=tuple(json.loads(row["reasons"])),
+            decision_reason=row["decision_reason"],
+            decided_by=row["decided_by"],
+            created_at=row["created_at"],
+            decided_at=row["decided_at"],
+            prompt=row["prompt"] if "prompt" in keys else "",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "decision_reason": self.decision_reason,
+            "decided_by": self.decided_by,
+            "created_at": self.created_at,
+            "decided_at": self.decided_at,
+            "prompt": self.prompt,
+        }

@@ -30,6 +30,7 @@ from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
 from switchboard.store.db import StoreError, connect, translate_errors, translated
 from switchboard.store.records import (
+    ApprovalRecord,
     AttemptRecord,
     EventRecord,
     HandoffRecord,
@@ -261,6 +262,55 @@ class Store:
             (_json(decision), self.now(), task_id),
         )
         self._require_row(cursor, "task", task_id)
+
+    # --- approvals ---------------------------------------------------------------------
+
+    def request_approval(self, task_id: str, reasons: Sequence[str]) -> None:
+        """Hold ``task_id`` for a decision (a new request replaces an earlier one)."""
+        self._write(
+            "INSERT OR REPLACE INTO approvals (task_id, status, reasons, created_at)"
+            " VALUES (?, 'pending', ?, ?)",
+            (task_id, _json(list(reasons)), self.now()),
+        )
+
+    def decide_approval(
+        self, task_id: str, *, approved: bool, reason: str = "", by: str | None = None
+    ) -> ApprovalRecord:
+        """Approve or reject a held task. Raises NotFound when it has no request and
+        UsageError when it was decided already."""
+        full_id = self.resolve_task_id(task_id)
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM approvals WHERE task_id = ?", (full_id,)).fetchone()
+            if row is None:
+                raise NotFound(
+                    f"task {full_id} is not waiting for approval",
+                    hint="`switchboard approvals` lists the tasks that are",
+                )
+            if row["status"] != "pending":
+                raise UsageError(
+                    f"task {full_id} was {row['status']} already"
+                    + (f" by {row['decided_by']}" if row["decided_by"] else ""),
+                )
+            conn.execute(
+                "UPDATE approvals SET status = ?, decision_reason = ?, decided_by = ?,"
+                " decided_at = ? WHERE task_id = ?",
+                ("approved" if approved else "rejected", reason, by, self.now(), full_id),
+            )
+        record = self.approval(full_id)
+        assert record is not None
+        return record
+
+    def approval(self, task_id: str) -> ApprovalRecord | None:
+        rows = self.read("SELECT * FROM approvals WHERE task_id = ?", (task_id,))
+        return ApprovalRecord.from_row(rows[0]) if rows else None
+
+    def pending_approvals(self) -> list[ApprovalRecord]:
+        """Held tasks waiting for a decision, oldest first."""
+        rows = self.read(
+            "SELECT a.*, t.prompt AS prompt FROM approvals a JOIN tasks t ON t.id = a.task_id"
+            " WHERE a.status = 'pending' ORDER BY a.created_at"
+        )
+        return [ApprovalRecord.from_row(row) for row in rows]
 
     # --- handoffs ----------------------------------------------------------------------
 

@@ -512,6 +512,7 @@ def test_public_names_are_the_intended_ones() -> None:
     import switchboard.store as package
 
     assert sorted(package.__all__) == [
+        "ApprovalRecord",
         "AttemptRecord",
         "BudgetStatus",
         "EventRecord",
