@@ -131,6 +131,8 @@ class Notes(_Model):
     done: list[str] = Field(default_factory=list)
     left: list[str] = Field(default_factory=list)
     failures: list[str] = Field(default_factory=list)
+    #: what an importer noticed about its input (e.g. unreadable lines skipped); not failures
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Provenance(_Model):
