@@ -19,6 +19,7 @@ which stops the whole process group.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -156,7 +157,8 @@ class HarnessAdapter(Adapter):
         state = StreamState()
         with tempfile.TemporaryDirectory(prefix="switchboard-home-") as tmp:
             home = Path(tmp)
-            launch = self.launch(ctx, home, compiled)
+            # off the event loop: a transplant translates the transcript (and may load litellm)
+            launch = await asyncio.to_thread(self.launch, ctx, home, compiled)
             check_argv(self.harness, launch.argv, profile)
             for relative, text in launch.files.items():
                 target = home / relative

@@ -23,6 +23,12 @@ settings and ``CLAUDE.md``, so its hooks and allow rules cannot widen the profil
 ``cost_source``: ``"harness"`` (default: Claude's ``total_cost_usd``) or ``"tokens"`` (the
 engine prices the tokens; for gateways to models whose price Claude does not know).
 
+A handoff in ``transplant`` mode (``ctx.handoff_mode``) writes the earlier turns as a Claude
+Code session in the private home (:mod:`switchboard.handoff.transplant.claude_code`) and
+adds ``--resume <new session id>`` before ``--``: the prompt becomes the next user turn of
+that conversation. The stream then reports that session id; usage and cost are still this
+run's own (the written turns carry none).
+
 Native stream -> canonical events:
 
 ===========================================  ==============================================
@@ -60,8 +66,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from switchboard.adapters._harness import HarnessAdapter, Launch, StreamState, unknown_event
-from switchboard.adapters.base import RunContext
+from switchboard.adapters._harness import (
+    HarnessAdapter,
+    Launch,
+    StreamState,
+    _secrets,
+    unknown_event,
+)
+from switchboard.adapters.base import HandoffMode, RunContext
 from switchboard.errors import (
     AuthError,
     BadRequest,
@@ -82,6 +94,7 @@ from switchboard.events import (
     ToolResult,
     UsageDelta,
 )
+from switchboard.handoff.transplant import claude_code as transplant
 from switchboard.models import Prices, Usage
 from switchboard.money import usd_to_micros
 from switchboard.policies.compile import CompiledPermissions
@@ -117,6 +130,7 @@ class ClaudeCodeAdapter(HarnessAdapter):
     binary: ClassVar[str] = "claude"
     package: ClassVar[str] = "@anthropic-ai/claude-code@2.1.197"
     capabilities: ClassVar[frozenset[str]] = HarnessAdapter.capabilities | {"reports_cost"}
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief", "transplant"})
     #: the Bash tool may run silently for up to 10 minutes
     idle_timeout_s: ClassVar[float | None] = 660.0
 
@@ -141,10 +155,20 @@ class ClaudeCodeAdapter(HarnessAdapter):
             prices=ctx.provider.prices if harness_cost else None,
             harness_cost=harness_cost,
         )
+        config = permissions.config
+        files = {".claude/settings.json": json.dumps(config, indent=2)} if config else {}
+        resume: list[str] = []
+        if ctx.handoff is not None and ctx.handoff_mode == "transplant":
+            version = self.package.rsplit("@", 1)[-1]
+            cwd = ctx.workspace or Path.cwd()
+            session = transplant.resume(
+                ctx.handoff, cwd=cwd, version=version, secrets=_secrets(ctx)
+            )
+            resume, files = session.argv, {**files, **session.files}
         argv = [
             self.executable(ctx), "-p", "--output-format", "stream-json", "--verbose",
             "--include-partial-messages", "--model", cfg.model, *permissions.argv,
-            *extra_args, "--", ctx.prompt,
+            *extra_args, *resume, "--", ctx.prompt,
         ]  # fmt: skip
         env = {
             "CLAUDE_CODE_MAX_RETRIES": "0",
@@ -156,8 +180,6 @@ class ClaudeCodeAdapter(HarnessAdapter):
             env["ANTHROPIC_BASE_URL"] = anthropic_base_url(cfg.api_base)
         if ctx.api_key is not None:
             env["ANTHROPIC_API_KEY"] = ctx.api_key.get_secret_value()
-        config = permissions.config
-        files = {".claude/settings.json": json.dumps(config, indent=2)} if config else {}
         return Launch(argv=argv, env=env, files=files)
 
     # --- translate ------------------------------------------------------------------------

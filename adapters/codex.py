@@ -21,6 +21,11 @@ with ``$CODEX_HOME/config.toml`` (plus the permission compiler's ``config``, mer
     request_max_retries = 0             # the engine retries, not Codex
     stream_max_retries = 0
 
+A handoff in ``transplant`` mode (``ctx.handoff_mode``) writes the earlier turns as a
+rollout of a new thread in ``$CODEX_HOME`` (:mod:`switchboard.handoff.transplant.codex`)
+and runs ``codex exec <the same flags> resume <thread id> -- "<prompt>"`` (``resume`` takes
+no ``--sandbox`` or ``--add-dir`` of its own: they must come before it).
+
 Native -> canonical mapping:
 
 * ``thread.started`` -> SessionStarted(thread_id, model).
@@ -43,6 +48,8 @@ file (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*-<thread_id>.jsonl``, hence no
 ``--ephemeral``) whenever a stdout line arrives; ``thread_token_usage`` there is the same total. Every total becomes
 the increment over ``StreamState.usage_total``. ``input_tokens`` counts cache reads and
 writes (Responses semantics), so both are taken out. Codex reports no money: cost is None.
+A transplanted rollout holds no token records, so a resumed thread's totals start at zero
+and count only this attempt.
 Errors: the exec stream has no status field; see :func:`classify_failure`.
 """
 
@@ -57,8 +64,14 @@ from typing import Any, ClassVar
 import tomli_w
 
 from switchboard import errors
-from switchboard.adapters._harness import HarnessAdapter, Launch, StreamState, unknown_event
-from switchboard.adapters.base import RunContext
+from switchboard.adapters._harness import (
+    HarnessAdapter,
+    Launch,
+    StreamState,
+    _secrets,
+    unknown_event,
+)
+from switchboard.adapters.base import HandoffMode, RunContext
 from switchboard.events import (
     AdapterEvent,
     AssistantText,
@@ -69,6 +82,7 @@ from switchboard.events import (
     ToolResult,
     UsageDelta,
 )
+from switchboard.handoff.transplant import codex as transplant
 from switchboard.models import Usage
 from switchboard.policies.compile import CompiledPermissions
 from switchboard.policies.permissions import SANDBOXED_SHELL
@@ -96,6 +110,7 @@ class CodexAdapter(HarnessAdapter):
     package: ClassVar[str] = "@openai/codex@0.169.0"
     #: shell commands run in Codex's own sandbox (bubblewrap), which enforces the mode
     capabilities: ClassVar[frozenset[str]] = HarnessAdapter.capabilities | {SANDBOXED_SHELL}
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief", "transplant"})
 
     def __init__(self) -> None:
         # set by launch() (the engine makes one adapter per attempt): the rollout folder,
@@ -129,10 +144,21 @@ class CodexAdapter(HarnessAdapter):
             "model_providers": {PROVIDER_ID: provider},
         }
         config = _deep_merge(config, permissions.config)
+        files = {".codex/config.toml": tomli_w.dumps(config)}
         argv = [self.executable(ctx), "exec", "--json", "--skip-git-repo-check"]
         argv += ["-c", "analytics.enabled=false", "--disable", "plugins", *permissions.argv]
+        if ctx.handoff is not None and ctx.handoff_mode == "transplant":
+            session = transplant.resume(
+                ctx.handoff,
+                cwd=ctx.workspace or Path.cwd(),
+                version=self.package.rsplit("@", 1)[-1],
+                model_provider=PROVIDER_ID,
+                secrets=_secrets(ctx),
+            )
+            argv += session.argv  # "resume <id>": exec's own flags stay before it
+            files.update(session.files)
         argv += ["--", ctx.prompt]  # after "--": a prompt starting with "-" stays a prompt
-        return Launch(argv=argv, env=env, files={".codex/config.toml": tomli_w.dumps(config)})
+        return Launch(argv=argv, env=env, files=files)
 
     # --- the stream ----------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ Native -> canonical:
 anything else                               a debug ``Notice`` (``unknown_event``)
 ==========================================  ===============================================
 
+A handoff in ``transplant`` mode (``ctx.handoff_mode``) writes the earlier turns as a saved
+chat of the workspace's project in the private home
+(:mod:`switchboard.handoff.transplant.gemini_cli`) and adds ``--resume <new chat id>``: the
+prompt becomes the next user turn of that chat.
+
 No cost is reported (``cost=None``: the engine prices the tokens). A failed exit without
 a ``result`` is classified from the exit status, which for API errors is the HTTP status
 modulo 256 (401 -> 145, 429 -> 173, 500 -> 244), and from the error JSON that ``-o json``
@@ -61,8 +66,14 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from switchboard.adapters._harness import HarnessAdapter, Launch, StreamState, unknown_event
-from switchboard.adapters.base import RunContext
+from switchboard.adapters._harness import (
+    HarnessAdapter,
+    Launch,
+    StreamState,
+    _secrets,
+    unknown_event,
+)
+from switchboard.adapters.base import HandoffMode, RunContext
 from switchboard.adapters.gemini_cli_errors import classify_exit_status, error_from_message
 from switchboard.errors import ProviderError
 from switchboard.events import (
@@ -75,6 +86,7 @@ from switchboard.events import (
     ToolResult,
     UsageDelta,
 )
+from switchboard.handoff.transplant import gemini_cli as transplant
 from switchboard.models import Usage
 from switchboard.policies.compile import CompiledPermissions
 
@@ -108,6 +120,7 @@ class GeminiCliAdapter(HarnessAdapter):
     harness: ClassVar[str] = "gemini-cli"
     binary: ClassVar[str] = "gemini"
     package: ClassVar[str] = "@google/gemini-cli@0.61.0"
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief", "transplant"})
 
     def __init__(self) -> None:
         # translate() has no context; errors it builds name the provider of the last launch
@@ -153,6 +166,11 @@ class GeminiCliAdapter(HarnessAdapter):
         if ctx.api_key is not None:
             env["GEMINI_API_KEY"] = ctx.api_key.get_secret_value()
         files = {SETTINGS_FILE: json.dumps(settings, indent=2) + "\n"}
+        if ctx.handoff is not None and ctx.handoff_mode == "transplant":
+            cwd = ctx.workspace or Path.cwd()
+            session = transplant.resume(ctx.handoff, cwd=cwd, secrets=_secrets(ctx))
+            argv += session.argv
+            files.update(session.files)
         return Launch(argv=argv, env=env, files=files)
 
     def translate(self, data: dict[str, Any], state: StreamState) -> Iterable[AdapterEvent]:

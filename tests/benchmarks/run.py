@@ -15,7 +15,9 @@ What runs, in order (each prints its own report first):
    litellm.Router's, measured in the same run;
 4. event-stream throughput (:mod:`bench_events`): a harness's stream-json lines parsed,
    translated by the Claude Code adapter and persisted, in events/s;
-5. the harness fleet (:mod:`bench_harness_fleet`): 100 concurrent fake-harness runs
+5. handoff translation (:mod:`bench_handoff`): a 2,000-message transcript translated to
+   each model API's format (OpenAI chat, Anthropic, Gemini, Responses), in ms;
+6. the harness fleet (:mod:`bench_harness_fleet`): 100 concurrent fake-harness runs
    through ``Switchboard.run``, the switchboard process's CPU and peak RSS, events lost.
 """
 
@@ -35,11 +37,19 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from . import _stats, bench_dispatch, bench_events, bench_harness_fleet, bench_startup
+    from . import (
+        _stats,
+        bench_dispatch,
+        bench_events,
+        bench_handoff,
+        bench_harness_fleet,
+        bench_startup,
+    )
 except ImportError:  # run as a script
     import _stats  # type: ignore[no-redef]
     import bench_dispatch  # type: ignore[no-redef]
     import bench_events  # type: ignore[no-redef]
+    import bench_handoff  # type: ignore[no-redef]
     import bench_harness_fleet  # type: ignore[no-redef]
     import bench_startup  # type: ignore[no-redef]
 
@@ -229,6 +239,8 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
     )
     if "events" in results:
         rows += bench_events.summary_rows(results["events"])
+    if "handoff" in results:
+        rows += bench_handoff.summary_rows(results["handoff"])
     if "fleet" in results:
         rows += bench_harness_fleet.summary_rows(results["fleet"])
     return rows
@@ -273,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     results["dispatch"] = bench_dispatch.main(quick=args.quick)
     print(rule)
     results["events"] = bench_events.main(quick=args.quick)
+    print(rule)
+    results["handoff"] = bench_handoff.main(quick=args.quick)
     print(rule)
     results["fleet"] = bench_harness_fleet.main(quick=args.quick)
     print(rule)
