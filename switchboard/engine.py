@@ -232,8 +232,17 @@ class Engine:
         state = builder.state(workspace=snapshot, base=resume.base_state)
         provider = self.providers[to]
         return prepare_handoff(
-            state, provider, self._adapter_factory(provider.adapter), self.config.handoff
+            state,
+            provider,
+            self._adapter_factory(provider.adapter),
+            self.config.handoff,
+            secrets=self.secrets(),
         )
+
+    def secrets(self) -> list[str]:
+        """The values of every configured provider's API-key variable: never handed over."""
+        names = {p.config.api_key_env for p in self.providers.values() if p.config.api_key_env}
+        return [value for name in sorted(names) if (value := self._env.get(name))]
 
     def _continuation(
         self, task_id: str, to: str, note: str
@@ -605,7 +614,9 @@ class _TaskRun:
             await self.emit(None, Notice(level="warning", message=f"handoff: workspace: {exc}"))
         state = self.builder.state(workspace=snapshot, base=self.base_state)
         adapter = self.engine._adapter_factory(provider.adapter)
-        self.prepared = prepare_handoff(state, provider, adapter, self.engine.config.handoff)
+        self.prepared = prepare_handoff(
+            state, provider, adapter, self.engine.config.handoff, secrets=self.engine.secrets()
+        )
         handoff_id = self.engine.store.add_handoff(
             self.task.id,
             state,

@@ -11,12 +11,14 @@ turns to carry gets the brief, fitted to the target's context window.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from switchboard.adapters.base import Adapter, HandoffMode
 from switchboard.config.schema import HandoffConfig
 from switchboard.handoff.brief import TokenCounter, render_brief, render_continuation, rough_tokens
+from switchboard.handoff.redact import redact_text
 from switchboard.handoff.state import HandoffState
 from switchboard.models import Provider
 
@@ -48,16 +50,26 @@ def brief_budget(provider: Provider, config: HandoffConfig) -> int:
 
 
 def prepare_handoff(
-    state: HandoffState, provider: Provider, adapter: Adapter, config: HandoffConfig
+    state: HandoffState,
+    provider: Provider,
+    adapter: Adapter,
+    config: HandoffConfig,
+    *,
+    secrets: Iterable[str] = (),
 ) -> PreparedHandoff:
-    """The mode and the prompt for handing ``state`` to ``provider``."""
+    """The mode and the prompt for handing ``state`` to ``provider``. The prompt has
+    ``secrets`` (and anything shaped like an API key) redacted; the transcript is
+    redacted by the translators on its way to the target."""
     mode = choose_mode(state, provider, adapter)
     if mode == "transplant":
-        return PreparedHandoff(state, mode, render_continuation(state))
-    prompt = render_brief(
-        state, max_tokens=brief_budget(provider, config), count_tokens=token_counter(provider.model)
-    )
-    return PreparedHandoff(state, mode, prompt)
+        prompt = render_continuation(state)
+    else:
+        prompt = render_brief(
+            state,
+            max_tokens=brief_budget(provider, config),
+            count_tokens=token_counter(provider.model),
+        )
+    return PreparedHandoff(state, mode, redact_text(prompt, secrets))
 
 
 @lru_cache(maxsize=64)

@@ -248,3 +248,27 @@ def test_handoff_state_round_trips_through_json(repo: Path, tmp_path: Path) -> N
     newer = state.model_copy(update={"schema_version": 99}).to_json()
     with pytest.raises(UsageError, match="newer"):
         HandoffState.from_json(newer)
+
+
+def test_provider_keys_never_reach_the_brief(repo: Path, tmp_path: Path) -> None:
+    key = "zz-canary-key-0123456789"
+    data: dict[str, Any] = {
+        "providers": {
+            n: {"adapter": "worker", "model": f"m-{n}", "price": PRICE, "api_key_env": "K"}
+            for n in ("first", "second")
+        },
+        "routes": [{"task_type": "*", "ladder": ["first", "second"]}],
+        "workspace": {"root": str(tmp_path / "worktrees")},
+    }
+    sb = Switchboard(Config.model_validate(data), env={"K": key})
+    worker = type("W", (Worker,), {"steps": {}, "seen": []})
+    sb.register_adapter("worker", worker)
+    worker.steps["first"] = [
+        {"tool": ("env", f"K={key}\nOPENAI=sk-proj-abcdefghijklmnop1234"), "say": f"the key is {key}",
+         "fail": AuthError("x", provider="first")}
+    ]  # fmt: skip
+    result = asyncio.run(sb.run(Task(prompt="p", workspace=repo)))
+    assert result.provider == "second"
+    brief = worker.seen[1].prompt
+    assert key not in brief and "sk-proj-abcdefghijklmnop1234" not in brief
+    assert "[REDACTED]" in brief
