@@ -76,6 +76,7 @@ class StateBuilder:
         self.transcript: list[Message] = [Message(role="user", parts=[TextPart(text=task.prompt)])]
         self._parts: list[Part] = []
         self._text: list[str] = []
+        self._backlog: list[Event] = []
         self._role: str | None = None
         self._provider: str | None = None
         self._attempts: list[_Attempt] = []
@@ -88,12 +89,14 @@ class StateBuilder:
     @property
     def attempts(self) -> int:
         """How many attempts the events so far started."""
+        self._drain()
         return len(self._attempts)
 
     @property
     def has_work(self) -> bool:
         """Whether the events so far hold anything worth handing over: a turn, a changed
         file or a verification (an attempt refused or failed at once holds none)."""
+        self._drain()
         return bool(
             len(self.transcript) > 1 or self._parts or self._text or self.files or self.verification
         )
@@ -106,6 +109,16 @@ class StateBuilder:
         return self
 
     def feed(self, event: Event) -> None:
+        """Take one event. Only kept here (the engine feeds every event of a run, on its hot
+        path); the work is done when the state is asked for."""
+        self._backlog.append(event)
+
+    def _drain(self) -> None:
+        backlog, self._backlog = self._backlog, []
+        for event in backlog:
+            self._apply(event)
+
+    def _apply(self, event: Event) -> None:
         match event:
             case AttemptStarted(attempt=number, provider=provider, model=model):
                 self._close_turn()
@@ -227,6 +240,7 @@ class StateBuilder:
     ) -> HandoffState:
         """The state so far. ``workspace`` (a fresh snapshot) wins over a captured one;
         ``base`` (an imported state) goes first: its transcript, notes and provenance."""
+        self._drain()
         self._close_turn()
         transcript = list(self.transcript)
         provenance = [a.provenance for a in self._attempts]
