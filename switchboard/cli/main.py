@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="show scores and every rejection")
     p.set_defaults(handler="switchboard.cli.tasks:cmd_route")
 
+    p = sub.add_parser("tui", help="terminal UI: dispatch, watch and manage tasks")
+    p.set_defaults(handler="switchboard.cli.tui:cmd_tui")
+
     p = sub.add_parser("history", help="list recent tasks")
     p.add_argument(
         "--limit", type=_positive_int, default=20, metavar="N", help="how many (default 20)"

@@ -1,1 +1,14 @@
-"""The terminal UI: `switchboard tui` (Textual is imported only here)."""
+"""The terminal UI: `switchboard tui` (Textual is imported only here).
+
+One module per screen and per widget, all in this package:
+
+* ``app``: the thin :class:`~switchboard.tui.app.SwitchboardApp`: runs tasks and store
+  reads in workers, handles the messages the screens post;
+* ``model``, ``render``, ``overview``, ``actions``: what is shown, without Textual
+  (the task board, event lines, budgets and providers, the task actions);
+* screens: ``board_screen`` (task list and task view), ``dispatch_screen`` (the form and
+  its route preview), ``overview_screen`` (budgets and providers), ``diff_screen``;
+* widgets: ``task_table``, ``task_view``, ``route_preview``, ``budget_gauge``,
+  ``budget_strip``, ``provider_table``; ``commands`` (the command palette) and
+  ``messages``.
+"""
