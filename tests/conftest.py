@@ -87,3 +87,31 @@ def harness_bins() -> dict[str, Path]:
     from switchboard.testing.harnesses import ensure_installed
 
     return ensure_installed(REPO_ROOT / ".harnesses")
+
+
+# --- a small git repository for tasks that edit files ---------------------------------
+
+import subprocess  # noqa: E402
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` and return its output (raises on failure)."""
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository with one commit holding ``app.py``; no user or system git config."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    (root / "app.py").write_text("def add(a, b):\n    return a - b\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "start")
+    return root

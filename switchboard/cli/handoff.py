@@ -8,8 +8,8 @@ import sys
 
 from switchboard.cli.common import open_switchboard, print_json, stdout_reserved_for_results
 from switchboard.cli.main import EXIT_OK
-from switchboard.cli.render import LiveView, summary
-from switchboard.cli.tasks import exit_code, result_json
+from switchboard.cli.render import LiveView
+from switchboard.cli.tasks import report_result
 
 
 def cmd_handoff(args: argparse.Namespace) -> int:
@@ -40,17 +40,7 @@ def cmd_handoff(args: argparse.Namespace) -> int:
             result = asyncio.run(
                 sb.handoff(args.task_id, to=args.to, on_event=view, note=args.note)
             )
-    if args.json:
-        print_json(result_json(result))
-        return exit_code(result)
-    if result.text:
-        sys.stdout.write(result.text.rstrip("\n") + "\n")
-    if not args.quiet:
-        print(summary(result), file=sys.stderr)
-        if result.error:
-            print(f"  reason: {result.error}", file=sys.stderr)
-        print(f"  trace: switchboard show {result.task_id}", file=sys.stderr)
-    return exit_code(result)
+    return report_result(args, result)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -55,6 +55,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             result = asyncio.run(
                 sb.run(task, task_type=args.task_type, provider=args.provider, on_event=view)
             )
+    return report_result(args, result)
+
+
+def report_result(args: argparse.Namespace, result: Result) -> int:
+    """Print a finished task (JSON, or the text on stdout and a summary on stderr) and
+    return the exit code for its status."""
     if args.json:
         print_json(result_json(result))
         return exit_code(result)

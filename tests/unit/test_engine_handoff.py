@@ -4,7 +4,6 @@ escalation ladder) and when the user says so."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,27 +26,6 @@ from switchboard.events import (
 )
 from switchboard.handoff import HandoffState
 from switchboard.models import TaskStatus, Usage
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
-    ).stdout
-
-
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    (root / "app.py").write_text("def add(a, b):\n    return a - b\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return root
 
 
 class Worker(Adapter):
@@ -107,7 +85,7 @@ def collect(sb: Switchboard, task: Task) -> tuple[Any, list[Any]]:
 
 
 def test_escalation_ladder_moves_up_when_verify_fails_and_carries_the_failure(
-    repo: Path, tmp_path: Path
+    git_repo: Path, tmp_path: Path
 ) -> None:
     sb, worker = make_sb(tmp_path, ["cheap", "strong"])
     worker.steps["cheap"] = [
@@ -115,7 +93,7 @@ def test_escalation_ladder_moves_up_when_verify_fails_and_carries_the_failure(
     ]
     worker.steps["strong"] = [{"write": {"app.py": "def add(a, b):\n    return a + b\n"}}]
     verify = "grep -q 'a + b' app.py || (echo 'AssertionError: add(2, 2) != 4'; exit 1)"
-    task = Task(prompt="fix add() in app.py", workspace=repo, verify=verify)
+    task = Task(prompt="fix add() in app.py", workspace=git_repo, verify=verify)
     result, events = collect(sb, task)
 
     assert result.status is TaskStatus.SUCCEEDED
@@ -155,11 +133,11 @@ def test_escalation_ladder_moves_up_when_verify_fails_and_carries_the_failure(
 
 
 def test_verify_failing_on_the_last_rung_fails_the_task_with_the_work_kept(
-    repo: Path, tmp_path: Path
+    git_repo: Path, tmp_path: Path
 ) -> None:
     sb, worker = make_sb(tmp_path, ["only"])
     worker.steps["only"] = [{"write": {"notes.txt": "tried\n"}, "say": "tried"}]
-    task = Task(prompt="make it pass", workspace=repo, verify="exit 3")
+    task = Task(prompt="make it pass", workspace=git_repo, verify="exit 3")
     result, _ = collect(sb, task)
     assert result.status is TaskStatus.FAILED
     assert result.error is not None and "verify failed: `exit 3` exited 3" in result.error
@@ -168,7 +146,7 @@ def test_verify_failing_on_the_last_rung_fails_the_task_with_the_work_kept(
     assert result.cost == 2000
 
 
-def test_fallback_after_a_failure_hands_over_the_transcript(repo: Path, tmp_path: Path) -> None:
+def test_fallback_after_a_failure_hands_over_the_transcript(git_repo: Path, tmp_path: Path) -> None:
     sb, worker = make_sb(tmp_path, ["first", "second"])
     worker.steps["first"] = [
         {
@@ -178,7 +156,7 @@ def test_fallback_after_a_failure_hands_over_the_transcript(repo: Path, tmp_path
             "fail": AuthError("key revoked", provider="first"),
         }
     ]
-    task = Task(prompt="fix the add test", workspace=repo)
+    task = Task(prompt="fix the add test", workspace=git_repo)
     result, events = collect(sb, task)
     assert result.status is TaskStatus.SUCCEEDED and result.provider == "second"
     (handoff,) = [e for e in events if isinstance(e, HandedOff)]
@@ -194,19 +172,19 @@ def test_fallback_after_a_failure_hands_over_the_transcript(repo: Path, tmp_path
     assert state.provenance[0].outcome == "failed"
 
 
-def test_no_handoff_when_disabled(repo: Path, tmp_path: Path) -> None:
+def test_no_handoff_when_disabled(git_repo: Path, tmp_path: Path) -> None:
     sb, worker = make_sb(tmp_path, ["first", "second"], handoff={"on_fallback": False})
     worker.steps["first"] = [{"say": "x", "fail": AuthError("no", provider="first")}]
-    result, events = collect(sb, Task(prompt="p", workspace=repo))
+    result, events = collect(sb, Task(prompt="p", workspace=git_repo))
     assert result.provider == "second"
     assert not [e for e in events if isinstance(e, HandedOff)]
     assert worker.seen[1].handoff is None
 
 
-def test_manual_handoff_continues_the_task_in_its_workspace(repo: Path, tmp_path: Path) -> None:
+def test_manual_handoff_continues_the_task_in_its_workspace(git_repo: Path, tmp_path: Path) -> None:
     sb, worker = make_sb(tmp_path, ["a", "b"], routes=[])
     worker.steps["a"] = [{"write": {"draft.txt": "half done\n"}, "say": "A-SAID-THIS"}]
-    task = Task(prompt="write the draft", workspace=repo)
+    task = Task(prompt="write the draft", workspace=git_repo)
     first = asyncio.run(sb.run(task, provider="a"))
     assert first.status is TaskStatus.SUCCEEDED
 
@@ -225,9 +203,9 @@ def test_manual_handoff_continues_the_task_in_its_workspace(repo: Path, tmp_path
     assert "draft.txt" in result.changed_files
 
 
-def test_manual_handoff_refuses_what_it_cannot_do(repo: Path, tmp_path: Path) -> None:
+def test_manual_handoff_refuses_what_it_cannot_do(git_repo: Path, tmp_path: Path) -> None:
     sb, _ = make_sb(tmp_path, ["a", "b"], routes=[])
-    task = Task(prompt="p", workspace=repo)
+    task = Task(prompt="p", workspace=git_repo)
     asyncio.run(sb.run(task, provider="a"))
     with pytest.raises(UsageError, match=r"unknown provider|nope"):
         asyncio.run(sb.handoff(task.id, to="nope"))
@@ -237,10 +215,10 @@ def test_manual_handoff_refuses_what_it_cannot_do(repo: Path, tmp_path: Path) ->
     assert len(sb.store.handoffs(task.id)) == 0
 
 
-def test_handoff_state_round_trips_through_json(repo: Path, tmp_path: Path) -> None:
+def test_handoff_state_round_trips_through_json(git_repo: Path, tmp_path: Path) -> None:
     sb, worker = make_sb(tmp_path, ["first", "second"])
     worker.steps["first"] = [{"say": "x", "fail": AuthError("no", provider="first")}]
-    task = Task(prompt="p", workspace=repo)
+    task = Task(prompt="p", workspace=git_repo)
     collect(sb, task)
     (record,) = sb.store.handoffs(task.id)
     state = record.state
@@ -250,7 +228,7 @@ def test_handoff_state_round_trips_through_json(repo: Path, tmp_path: Path) -> N
         HandoffState.from_json(newer)
 
 
-def test_provider_keys_never_reach_the_brief(repo: Path, tmp_path: Path) -> None:
+def test_provider_keys_never_reach_the_brief(git_repo: Path, tmp_path: Path) -> None:
     key = "zz-canary-key-0123456789"
     data: dict[str, Any] = {
         "providers": {
@@ -267,7 +245,7 @@ def test_provider_keys_never_reach_the_brief(repo: Path, tmp_path: Path) -> None
         {"tool": ("env", f"K={key}\nOPENAI=sk-proj-abcdefghijklmnop1234"), "say": f"the key is {key}",
          "fail": AuthError("x", provider="first")}
     ]  # fmt: skip
-    result = asyncio.run(sb.run(Task(prompt="p", workspace=repo)))
+    result = asyncio.run(sb.run(Task(prompt="p", workspace=git_repo)))
     assert result.provider == "second"
     brief = worker.seen[1].prompt
     assert key not in brief and "sk-proj-abcdefghijklmnop1234" not in brief

@@ -28,7 +28,7 @@ from switchboard.events import HandedOff
 from switchboard.models import TaskStatus
 from switchboard.testing import FakeProvider, Reply, ToolCall
 
-from .conformance import KEY, KEY_ENV, PRICE, git, wait_until_gone
+from .conformance import KEY, KEY_ENV, PRICE, wait_until_gone
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -113,21 +113,6 @@ AGENTS: dict[str, Agent] = {
 PAIRS = list(itertools.permutations(AGENTS, 2))
 
 
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
-    (root / "app.py").write_text("print('hi')\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "start")
-    return root
-
-
 def provider_config(name: str, fake: FakeProvider, harness_bins: dict[str, Path]) -> dict[str, Any]:
     agent = AGENTS[name]
     cfg: dict[str, Any] = {
@@ -146,7 +131,7 @@ def provider_config(name: str, fake: FakeProvider, harness_bins: dict[str, Path]
 def test_handoff_carries_goal_output_and_diff(
     first: str,
     second: str,
-    repo: Path,
+    git_repo: Path,
     tmp_path: Path,
     harness_bins: dict[str, Path],
 ) -> None:
@@ -175,7 +160,7 @@ def test_handoff_carries_goal_output_and_diff(
         goal = f"GOAL-{tag}: write work.txt and make the check pass"
         task = Task(
             prompt=goal,
-            workspace=repo,
+            workspace=git_repo,
             verify=f"[ -f {marker} ] || {{ touch {marker}; echo CHECK-FAILED-{tag}; exit 1; }}",
         )
         events: list[Any] = []
@@ -204,7 +189,9 @@ def test_handoff_carries_goal_output_and_diff(
         assert wait_until_gone(tmp_path) == []
         assert (
             subprocess.run(
-                ["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True
+                ["git", "-C", str(git_repo), "status", "--porcelain"],
+                capture_output=True,
+                text=True,
             ).stdout
             == ""
         )
