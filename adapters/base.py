@@ -6,14 +6,16 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import SecretStr
 
 from switchboard.config.permissions import PermissionProfile
 from switchboard.events import AdapterEvent
-from switchboard.handoff.state import HandoffState
 from switchboard.models import Provider, Task
+
+if TYPE_CHECKING:  # the handoff modules load when a handoff happens, not with every adapter
+    from switchboard.handoff.state import HandoffState
 
 HandoffMode = Literal["brief", "transplant"]
 

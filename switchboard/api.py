@@ -12,19 +12,21 @@ import contextlib
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard.adapters.base import Adapter
 from switchboard.config.schema import Config, ProviderConfig
 from switchboard.engine import Engine, EventSink
 from switchboard.errors import UsageError
 from switchboard.events import Event
-from switchboard.handoff.prepare import PreparedHandoff
 from switchboard.models import Provider, Result, Task
 from switchboard.plugins import load_adapter, load_policies
 from switchboard.policies.base import Policy
 from switchboard.pricing import resolve_provider
 from switchboard.router import RouteDecision
+
+if TYPE_CHECKING:
+    from switchboard.handoff.prepare import PreparedHandoff
 from switchboard.store import ApprovalRecord, Store, TaskSummary, TaskTrace
 
 

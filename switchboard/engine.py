@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
@@ -51,9 +52,6 @@ from switchboard.events import (
     Verified,
     WorkspaceCaptured,
 )
-from switchboard.handoff.from_events import StateBuilder
-from switchboard.handoff.prepare import PreparedHandoff, prepare_handoff
-from switchboard.handoff.state import FileTouched, HandoffState
 from switchboard.limits import ConcurrencyLimits
 from switchboard.models import AttemptStatus, Provider, Result, Task, TaskStatus, Usage
 from switchboard.money import format_usd, usd_to_micros
@@ -61,9 +59,13 @@ from switchboard.policies.base import Policy, PolicyContext
 from switchboard.pricing import cost_of_usage
 from switchboard.router import RouteDecision, Router, RouterInputs
 from switchboard.store import Ledger, Reservation, Store
-from switchboard.verify import run_verify
 from switchboard.workspaces.core import uncommitted
 from switchboard.workspaces.lifecycle import EDITS_FILES, TaskWorkspace
+
+if TYPE_CHECKING:  # loaded when a run or a handoff needs them
+    from switchboard.handoff.from_events import StateBuilder
+    from switchboard.handoff.prepare import PreparedHandoff
+    from switchboard.handoff.state import HandoffState
 
 EventSink = Callable[[Event], Awaitable[None] | None]
 AdapterFactory = Callable[[str], Adapter]
@@ -225,6 +227,9 @@ class Engine:
 
     async def handoff_preview(self, task_id: str, to: str) -> PreparedHandoff:
         """What :meth:`handoff` would send ``to`` (state, mode, prompt); nothing is run or stored."""
+        from switchboard.handoff.from_events import StateBuilder
+        from switchboard.handoff.prepare import prepare_handoff
+
         task, decision, resume = self._continuation(task_id, to, "")
         space = TaskWorkspace(task.id, task.workspace, self.config.workspace)
         snapshot = await space.snapshot() if space.reopen(claim=False) else None
@@ -286,6 +291,8 @@ class Engine:
         """Record a task made from a session run outside the switchboard (status
         ``imported``) with ``state`` as its starting point; returns the task id.
         ``switchboard handoff`` then continues it on any provider."""
+        from switchboard.handoff.state import FileTouched
+
         workspace = state.workspace.path if state.workspace and state.workspace.path else None
         if workspace and Path(workspace).is_dir() and state.workspace and not state.workspace.diff:
             # the session's changes are in the user's folder, not committed: carry them
@@ -366,8 +373,10 @@ class _TaskRun:
         self._pending: list[tuple[int | None, Event]] = []
         self._pending_since = 0.0
         self.space = TaskWorkspace(task.id, task.workspace, engine.config.workspace)
+        from switchboard.handoff.from_events import StateBuilder
+
         #: the task's state as it goes, for a handoff at any moment
-        self.builder = StateBuilder(task, decision.task_type)
+        self.builder: StateBuilder = StateBuilder(task, decision.task_type)
         #: an imported session the task started from (its state goes first)
         self.base_state: HandoffState | None = None
         #: why the next provider takes over ((reason, trigger, from)), set when one gives up
@@ -607,6 +616,8 @@ class _TaskRun:
         if not worth:  # nothing happened that is worth carrying: start from the prompt
             self.handing = None
             return
+        from switchboard.handoff.prepare import prepare_handoff
+
         snapshot = None
         try:
             snapshot = await self.space.snapshot()
@@ -646,6 +657,8 @@ class _TaskRun:
         command = self.task.verify
         if not command:
             return None
+        from switchboard.verify import run_verify
+
         cwd = self.space.path or self.task.workspace or Path.cwd()
         result = await run_verify(
             command,

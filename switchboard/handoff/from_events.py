@@ -60,6 +60,24 @@ def clip(text: str, limit: int, *, keep: str = "head") -> str:
     return text[:limit] + f"\n[... {cut} characters cut ...]"
 
 
+#: the kinds :meth:`StateBuilder._apply` reads; usage, reservations and the like are not kept
+_USED = (
+    AttemptStarted,
+    SessionStarted,
+    AssistantText,
+    ToolCall,
+    ToolResult,
+    Finished,
+    AttemptFailed,
+    BudgetSettled,
+    Verified,
+    FileChanged,
+    WorkspaceCaptured,
+    Notice,
+    HandedOff,
+)
+
+
 @dataclass
 class _Attempt:
     provenance: Provenance
@@ -111,7 +129,8 @@ class StateBuilder:
     def feed(self, event: Event) -> None:
         """Take one event. Only kept here (the engine feeds every event of a run, on its hot
         path); the work is done when the state is asked for."""
-        self._backlog.append(event)
+        if isinstance(event, _USED) and not (isinstance(event, Notice) and event.level != "error"):
+            self._backlog.append(event)
 
     def _drain(self) -> None:
         backlog, self._backlog = self._backlog, []

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from switchboard.events import Event, Notice, event_from_json
-from switchboard.handoff.state import HandoffState
+
+if TYPE_CHECKING:
+    from switchboard.handoff.state import HandoffState
 from switchboard.models import AttemptStatus, TaskStatus, Usage
 
 PREVIEW_CHARS = 80
@@ -272,6 +274,8 @@ class HandoffRecord:
 
     @property
     def state(self) -> HandoffState:
+        from switchboard.handoff.state import HandoffState
+
         return HandoffState.from_json(self.state_json)
 
     def to_dict(self) -> dict[str, Any]:

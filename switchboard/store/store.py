@@ -21,13 +21,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchboard.errors import NotFound, UsageError
 from switchboard.events import Event
-from switchboard.handoff.state import HandoffState
 from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
+
+if TYPE_CHECKING:
+    from switchboard.handoff.state import HandoffState
 from switchboard.store.db import StoreError, connect, translate_errors, translated
 from switchboard.store.records import (
     ApprovalRecord,

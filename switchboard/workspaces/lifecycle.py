@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from switchboard.config.workspace import WorkspaceConfig
 from switchboard.events import FileChanged, WorkspaceCaptured
-from switchboard.handoff.state import FileTouched, WorkspaceState
 from switchboard.workspaces import _records
+
+if TYPE_CHECKING:
+    from switchboard.handoff.state import WorkspaceState
 from switchboard.workspaces._records import Workspace
 from switchboard.workspaces.core import capture, prepare
 from switchboard.workspaces.retention import finish
@@ -56,6 +59,8 @@ class TaskWorkspace:
 
     async def snapshot(self) -> WorkspaceState | None:
         """The changes so far, without committing or finishing anything (for a handoff)."""
+        from switchboard.handoff.state import FileTouched, WorkspaceState
+
         ws = self.workspace
         if ws is None:
             return None
