@@ -40,11 +40,11 @@ from switchboard.adapters.litellm_api import (
     _chunk_id,
     _delta_text,
     _field,
-    _import_litellm,
     _StreamHandle,
     build_request,
     conversation,
     estimate_tokens,
+    load_litellm,
     provider_reported_usage,
     stream_chunks,
     usage_from_litellm,
@@ -209,7 +209,7 @@ class LiteLLMAgentAdapter(Adapter):
         tools = AgentTools(workspace, read_only=profile is not None and profile.mode == "read-only")
         max_turns = (profile.max_turns if profile is not None else None) or DEFAULT_MAX_TURNS
         secrets = [ctx.api_key.get_secret_value()] if ctx.api_key is not None else []
-        litellm = _import_litellm()
+        litellm = await load_litellm()
         messages: list[dict[str, Any]] = list(request["messages"])
         warned = False
         for turn in range(1, max_turns + 1):

@@ -13,9 +13,11 @@ the adapter reports tokens and the engine prices them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, ClassVar
 
@@ -168,7 +170,7 @@ class LiteLLMAdapter(Adapter):
         consumer stops early or the task is cancelled.
         """
         request = build_request(ctx)
-        litellm = _import_litellm()
+        litellm = await load_litellm()
         try:
             stream = await litellm.acompletion(**request)
         except Exception as exc:
@@ -252,6 +254,15 @@ def _import_litellm() -> Any:
     import litellm
 
     return litellm
+
+
+async def load_litellm() -> Any:
+    """litellm, imported off the event loop the first time (it takes seconds), so the
+    other tasks of the process (a TUI, other runs) keep going meanwhile."""
+    loaded = sys.modules.get("litellm")
+    if loaded is not None and getattr(loaded, "acompletion", None) is not None:
+        return loaded
+    return await asyncio.to_thread(_import_litellm)
 
 
 class _StreamHandle:
