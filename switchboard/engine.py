@@ -123,7 +123,7 @@ class Engine:
         self._sleep = sleep
         self._clock = clock
         #: held tasks of this engine, woken when a decision is made through it
-        self._approval_wakers: dict[str, asyncio.Event] = {}
+        self._approval_wakers: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
 
     # --- routing ---------------------------------------------------------------------
 
@@ -202,8 +202,9 @@ class Engine:
         by this engine resumes at once."""
         record = self.store.decide_approval(task_id, approved=approved, reason=reason, by=by)
         waker = self._approval_wakers.get(record.task_id)
-        if waker is not None:
-            waker.set()
+        if waker is not None:  # the decision may come from another thread (a TUI worker)
+            loop, event = waker
+            loop.call_soon_threadsafe(event.set)
 
     async def handoff(
         self,
@@ -510,7 +511,8 @@ class _TaskRun:
         engine.store.set_task_status(self.task.id, TaskStatus.HELD)
         await self.emit(None, ApprovalRequested(reasons=reasons))
         self.flush()
-        wake = engine._approval_wakers.setdefault(self.task.id, asyncio.Event())
+        wake = asyncio.Event()
+        engine._approval_wakers[self.task.id] = (asyncio.get_running_loop(), wake)
         wait_s = engine.config.approvals.wait_s
         deadline = None if wait_s is None else time.monotonic() + wait_s
         try:

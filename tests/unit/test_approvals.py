@@ -157,3 +157,17 @@ def test_cli_lists_approves_and_rejects(
     assert "rejected already" in capsys.readouterr().err
     assert main(["--config", str(config), "approvals"]) == 0
     assert "no task is waiting" in capsys.readouterr().out
+
+
+def test_a_decision_from_another_thread_wakes_the_held_task(scripted: Any, tmp_path: Path) -> None:
+    sb = make_sb(scripted, tmp_path, task_types=["docs"])
+    events: list[Any] = []
+
+    async def go() -> Any:
+        job = await run_until_held(sb, Task(prompt="p", task_type="docs"), events)
+        held = sb.pending_approvals()[0]
+        # a worker thread, as a TUI would use; the store write and the wake-up cross threads
+        await asyncio.to_thread(sb.approve, held.task_id, by="ana")
+        return await asyncio.wait_for(job, 0.4)  # well before the 0.5 s poll would notice
+
+    assert asyncio.run(go(), debug=True).status is TaskStatus.SUCCEEDED
