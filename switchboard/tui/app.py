@@ -8,8 +8,11 @@ board on their own timers.
 
 Tasks run as async workers on the app's event loop, so a task's events reach the board
 through a plain callback and cancelling a task is cancelling its worker (the engine
-records it as cancelled). Blocking store reads (history, traces, budgets, the route
-preview) run in threads.
+records it as cancelled). Blocking store calls (history, traces, budgets, held tasks,
+the route and handoff previews, decisions on tasks held by other processes) run in
+threads. Approving held tasks and handing tasks off are driven by an
+:class:`~switchboard.tui.approvals.ApprovalDesk` and a
+:class:`~switchboard.tui.handoffs.HandoffDesk`.
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ from textual.worker import Worker
 from switchboard.api import Switchboard
 from switchboard.engine import EventSink
 from switchboard.errors import RoutingError, SwitchboardError, UsageError
+from switchboard.events import Event
 from switchboard.models import Result, TaskStatus
 from switchboard.router import task_types
-from switchboard.store import TaskSummary, TaskTrace
+from switchboard.store import ApprovalRecord, TaskSummary, TaskTrace
 from switchboard.tui.actions import task_action
+from switchboard.tui.approvals import ApprovalDesk
 from switchboard.tui.board_screen import BoardScreen
 from switchboard.tui.commands import TaskCommands
 from switchboard.tui.diff_screen import DiffScreen
 from switchboard.tui.dispatch_screen import DispatchScreen
+from switchboard.tui.handoffs import HandoffDesk
 from switchboard.tui.messages import DispatchRequested, TaskActionRequested, TaskSelected
 from switchboard.tui.model import Clock, DispatchRequest, TaskBoard, TaskEntry
 from switchboard.tui.overview import Overview, read_overview
@@ -96,6 +102,8 @@ class SwitchboardApp(App[None]):
         self._runs: dict[str, Worker[None]] = {}
         self._loading: set[str] = set()
         self._told: dict[str, float] = {}  # store problem -> when it was last shown
+        self.approvals = ApprovalDesk(self, sb, self.board, after=self.refresh_store)
+        self.handoffs = HandoffDesk(self, sb, self.board, start_run=self.start_run)
         self.add_mode("tasks", partial(BoardScreen, self.board, clock))
         self.add_mode(
             "dispatch",
@@ -146,7 +154,7 @@ class SwitchboardApp(App[None]):
 
     async def _run(self, task_id: str, run: Callable[[EventSink], Awaitable[Result]]) -> None:
         try:
-            result = await run(partial(self.board.apply, task_id))
+            result = await run(partial(self._on_event, task_id))
         except asyncio.CancelledError:
             self.board.end(task_id, TaskStatus.CANCELLED, "cancelled")
             raise
@@ -169,7 +177,12 @@ class SwitchboardApp(App[None]):
             self.load_trace(task_id)
         finally:
             self._runs.pop(task_id, None)
+            self.approvals.on_run_end(task_id)
             self.refresh_store()
+
+    def _on_event(self, task_id: str, event: Event) -> None:
+        self.board.apply(task_id, event)
+        self.approvals.on_event(task_id, event)
 
     def _announce(self, result: Result) -> None:
         if result.status is TaskStatus.FAILED:
@@ -253,6 +266,17 @@ class SwitchboardApp(App[None]):
         self.copy_to_clipboard(task_id)
         self.notify(f"copied {task_id}")
 
+    def approve_task(self, task_id: str) -> None:
+        """Open the approve/reject modal of a held task."""
+        self.approvals.open(task_id)
+
+    def handoff_task(self, task_id: str) -> None:
+        """Open the handoff modal: pick a provider, read what it would be sent, confirm."""
+        if task_id in self._runs:
+            self.notify(f"{task_id} is running here: wait for it or cancel it", severity="warning")
+            return
+        self.handoffs.open(task_id)
+
     # --- messages from the screens ----------------------------------------------------------
 
     def on_dispatch_requested(self, message: DispatchRequested) -> None:
@@ -287,16 +311,21 @@ class SwitchboardApp(App[None]):
     async def _refresh_store(self) -> None:
         found = await self._read(self._store_snapshot)
         if found is not None:
-            history, overview = found
+            history, overview, pending = found
             selected = self.board.get(self.selected_task_id)
             version = None if selected is None else selected.version
             self.board.merge_history(history)
             self.board.set_overview(overview)
+            self.approvals.on_pending(pending)
             if selected is not None and selected.version != version and selected.trace is None:
                 self.load_trace(selected.id)  # it moved on since its trace was read
 
-    def _store_snapshot(self) -> tuple[list[TaskSummary], Overview]:
-        return self.sb.history(limit=self.HISTORY_LIMIT), read_overview(self.sb, env=self._env)
+    def _store_snapshot(self) -> tuple[list[TaskSummary], Overview, list[ApprovalRecord]]:
+        return (
+            self.sb.history(limit=self.HISTORY_LIMIT),
+            read_overview(self.sb, env=self._env),
+            self.sb.pending_approvals(),
+        )
 
     def load_trace(self, task_id: str) -> None:
         """Read a task's stored trace (attempts, events, diff) in a thread."""

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from switchboard.models import TaskStatus
 from switchboard.tui.actions import TASK_ACTIONS, task_action
 from switchboard.tui.budget_strip import BudgetStrip
 from switchboard.tui.messages import TaskActionRequested, TaskSelected
@@ -79,8 +80,12 @@ class BoardScreen(Screen[None]):
         table = self.query_one(TaskTable)
         table.sync()
         self.query_one(TaskView).show(self.board.get(self._selected))
+        held = self.board.held()
         self.query_one(BudgetStrip).show(
-            self.board.overview, len(running), self.board.session_cost()
+            self.board.overview,
+            sum(entry.status != TaskStatus.HELD for entry in running),
+            self.board.session_cost(),
+            len(held),
         )
         self._refresh_actions()
 

@@ -1,4 +1,5 @@
-"""One line under the task list: how the budgets stand and what this session has spent."""
+"""One line under the task list: how the budgets stand, what this session has spent and
+how many tasks wait for approval."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from switchboard.tui.budget_gauge import bar
 from switchboard.tui.overview import Overview
 
 
-def strip_text(overview: Overview | None, running: int, session_cost: int) -> Text:
+def strip_text(overview: Overview | None, running: int, session_cost: int, held: int = 0) -> Text:
     line = Text()
+    if held:  # first: it waits for someone
+        line.append(f"{held} held (a)", style="bold blue")
+        line.append("  │  ", style="dim")
     if overview is None:
         line.append("budgets: reading…", style="dim")
     elif not overview.budgets:
@@ -35,5 +39,7 @@ class BudgetStrip(Static):
     BudgetStrip { height: 1; padding: 0 1; background: $panel; }
     """
 
-    def show(self, overview: Overview | None, running: int, session_cost: int) -> None:
-        self.content = strip_text(overview, running, session_cost)
+    def show(
+        self, overview: Overview | None, running: int, session_cost: int, held: int = 0
+    ) -> None:
+        self.content = strip_text(overview, running, session_cost, held)

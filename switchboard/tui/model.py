@@ -27,7 +27,7 @@ from switchboard.events import (
 )
 from switchboard.models import Prices, Result, Task, TaskStatus
 from switchboard.pricing import cost_of_usage
-from switchboard.store import TaskSummary, TaskTrace
+from switchboard.store import ApprovalRecord, TaskSummary, TaskTrace
 from switchboard.tui.overview import Overview
 
 Clock = Callable[[], float]
@@ -103,6 +103,8 @@ class TaskEntry:
     error: str | None = None
     diff: str = ""
     trace: TaskTrace | None = None
+    held_reasons: tuple[str, ...] = ()
+    """Why the task waits for approval (while its status is ``held``)."""
     version: int = 0
 
     @property
@@ -180,6 +182,12 @@ class TaskBoard:
         """Tasks of this session that have not ended."""
         return [e for e in self._entries.values() if e.live and e.running]
 
+    def held(self) -> list[TaskEntry]:
+        """Tasks waiting for a human's approval, oldest first."""
+        found = [e for e in self._entries.values() if e.status == TaskStatus.HELD.value]
+        found.sort(key=lambda e: e.created_at or 0.0)
+        return found
+
     def session_cost(self) -> int:
         """What this session's tasks have cost so far, in micro-dollars."""
         return sum(e.cost for e in self._entries.values() if e.live)
@@ -242,9 +250,31 @@ class TaskBoard:
                 entry.status = str(summary.status)
                 entry.cost = summary.cost
                 entry.provider = summary.provider
+                if entry.status != TaskStatus.HELD.value:
+                    entry.held_reasons = ()
                 if entry.done:
                     entry.trace = None  # read again when shown: the run has moved on
                     entry.events = []
+                self._touch(entry)
+
+    def set_pending_approvals(self, records: Iterable[ApprovalRecord]) -> None:
+        """The store's held tasks: their reasons go on their entries, and a held task the
+        history did not list (an old one) gets an entry of its own."""
+        for record in records:
+            entry = self._entries.get(record.task_id)
+            if entry is None:
+                self._entries[record.task_id] = TaskEntry(
+                    id=record.task_id,
+                    prompt=record.prompt,
+                    status=TaskStatus.HELD.value,
+                    created_at=record.created_at,
+                    held_reasons=tuple(record.reasons),
+                )
+                self.revision += 1
+            elif entry.status == TaskStatus.HELD.value and entry.held_reasons != tuple(
+                record.reasons
+            ):
+                entry.held_reasons = tuple(record.reasons)
                 self._touch(entry)
 
     def apply(self, task_id: str, event: Event) -> None:
@@ -270,8 +300,11 @@ class TaskBoard:
             entry.status = TaskStatus.RUNNING.value
         elif isinstance(event, ApprovalRequested):
             entry.status = TaskStatus.HELD.value
-        elif isinstance(event, ApprovalDecided) and event.approved:
-            entry.status = TaskStatus.PENDING.value
+            entry.held_reasons = tuple(event.reasons)
+        elif isinstance(event, ApprovalDecided):
+            entry.held_reasons = ()
+            if event.approved:
+                entry.status = TaskStatus.PENDING.value
         self._touch(entry)
 
     def _cost(self, provider: str | None, event: UsageDelta) -> int:
@@ -314,6 +347,7 @@ class TaskBoard:
         entry.status = TaskStatus.PENDING.value
         entry.finished_at = None
         entry.error = None
+        entry.trace = None  # the stored trace is the old run's: events tell the rest
         self._touch(entry)
         return entry
 

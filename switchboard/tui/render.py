@@ -2,8 +2,9 @@
 
 One-line descriptions of events come from :func:`switchboard.cli.render.describe`, so the
 TUI and ``switchboard show`` say the same thing; tool calls and results get a little more
-detail here, and an event kind neither knows (a newer engine's, such as ``handoff``) is
-shown generically with its fields rather than dropped.
+detail here, approvals and handoffs stand out (they change who works on the task, or
+whether it runs), and an event kind neither knows (a newer engine's) is shown
+generically with its fields rather than dropped.
 """
 
 from __future__ import annotations
@@ -17,17 +18,21 @@ from rich.text import Text
 
 from switchboard.cli.render import describe
 from switchboard.events import (
+    ApprovalDecided,
+    ApprovalRequested,
     AssistantText,
     AttemptFailed,
     AttemptStarted,
     BudgetSettled,
     FileChanged,
     Finished,
+    HandedOff,
     Notice,
     SessionStarted,
     ToolCall,
     ToolResult,
     UsageDelta,
+    Verified,
 )
 from switchboard.models import Usage
 from switchboard.store import TaskTrace
@@ -107,10 +112,44 @@ def event_line(event: Any) -> Text | None:
             return Text(f"✗ {describe(event)}", style="red")
         case Finished(status=status):
             return Text(f"■ {describe(event)}", style="green" if status == "succeeded" else "red")
+        case ApprovalRequested(reasons=reasons):
+            why = "; ".join(reasons) or "the config says so"
+            return Text(f"⏸ held for approval: {why} (press a to decide)", style="bold blue")
+        case ApprovalDecided(approved=approved):
+            mark, style = ("✓", "bold green") if approved else ("✗", "bold red")
+            return Text(f"{mark} {describe(event)}", style=style)
+        case HandedOff():
+            return Text(f"⇄ {handoff_summary(event)}", style="bold cyan")
+        case Verified(passed=passed, output=output):
+            line = Text(f"{'✓' if passed else '✗'} {describe(event)}")
+            line.stylize("green" if passed else "bold red")
+            first = next((ln for ln in output.splitlines() if ln.strip()), "")
+            if not passed and first:
+                line.append(f"\n    {_clip(first, 120)}", style="red")
+            return line
     described = describe(event)
     if described is None:
         return generic_line(event)
     return Text(f"· {described}", style="dim")
+
+
+def handoff_summary(event: HandedOff) -> str:
+    """``handoff (manual): cheap -> pricey, with a brief (moved by the user)``."""
+    line = describe(event) or "handoff"
+    return f"{line} ({_clip(event.trigger, 80)})" if event.trigger else line
+
+
+def trace_events(events: Iterable[Any]) -> list[Text]:
+    """The lines of the trace tab that are not attempts: approvals, handoffs and
+    verification, in the order they happened."""
+    kinds = (ApprovalRequested, ApprovalDecided, HandedOff, Verified)
+    lines: list[Text] = []
+    for event in events:
+        if isinstance(event, kinds):
+            line = event_line(event)
+            if line is not None:
+                lines.append(Text("  ").append_text(line))
+    return lines
 
 
 class EventFeed:

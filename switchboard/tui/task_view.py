@@ -23,6 +23,7 @@ from switchboard.tui.render import (
     attempts_from_trace,
     format_elapsed,
     status_text,
+    trace_events,
 )
 
 NO_TASK = "No task selected. Press n to dispatch one."
@@ -42,6 +43,9 @@ def header(entry: TaskEntry, now: float) -> Text:
     )
     line.append("\n")
     line.append(entry.prompt.strip() or "-", style="italic")
+    if entry.status == "held":
+        why = "; ".join(entry.held_reasons) or "waiting for a decision"
+        line.append(f"\nheld for approval: {why} (press a to approve or reject)", style="bold blue")
     if entry.error:
         line.append(f"\n{entry.error}", style="red")
     return line
@@ -65,13 +69,15 @@ def _attempt_table(rows: list[AttemptRow]) -> Table:
 
 
 def trace_renderable(entry: TaskEntry) -> RenderableType:
-    """The route the task took and its attempts (from the store when it has them)."""
+    """The route the task took, its attempts (from the store when it has them), and the
+    approvals, handoffs and checks on the way."""
     parts: list[RenderableType] = [Text("route", style="bold")]
     if entry.trace is not None:
         parts.append(Text("\n".join(_decision_lines(entry.trace.decision))))
         rows = attempts_from_trace(entry.trace)
     else:
-        routed = next((e for e in entry.events if isinstance(e, Routed)), None)
+        # a task handed off was routed again: the last route is the one it runs on
+        routed = next((e for e in reversed(entry.events) if isinstance(e, Routed)), None)
         if routed is None:
             parts.append(Text("  (not routed yet)", style="dim"))
         else:
@@ -83,6 +89,10 @@ def trace_renderable(entry: TaskEntry) -> RenderableType:
         rows = attempts_from_events(entry.events)
     parts.append(Text("\nattempts", style="bold"))
     parts.append(_attempt_table(rows) if rows else Text("  (none yet)", style="dim"))
+    steps = trace_events(entry.events)
+    if steps:
+        parts.append(Text("\napprovals, handoffs and checks", style="bold"))
+        parts.extend(steps)
     return Group(*parts)
 
 

@@ -14,14 +14,16 @@ from switchboard.events import (
     AttemptStarted,
     BudgetSettled,
     Finished,
+    HandedOff,
     Notice,
     Routed,
     ToolCall,
     ToolResult,
     UsageDelta,
+    Verified,
 )
 from switchboard.models import Prices, Result, Task, TaskStatus, Usage
-from switchboard.store import TaskSummary
+from switchboard.store import ApprovalRecord, TaskSummary
 from switchboard.tui.model import DispatchRequest, TaskBoard, TaskEntry
 from switchboard.tui.render import (
     EventFeed,
@@ -86,6 +88,47 @@ def test_a_held_task_waits_then_runs() -> None:
     board.apply(entry.id, ApprovalDecided(approved=True, by="alice"))
     board.apply(entry.id, AttemptStarted(attempt=1, provider="cheap"))
     assert entry.status == "running"
+
+
+def test_held_tasks_and_their_reasons_come_from_events_and_from_the_store() -> None:
+    board = TaskBoard()
+    mine = live(board)
+    board.apply(mine.id, ApprovalRequested(reasons=["label prod needs approval"]))
+    record = ApprovalRecord(
+        task_id="t_elsewhere0001",
+        status="pending",
+        reasons=("task type 'docs' needs approval",),
+        decision_reason=None,
+        decided_by=None,
+        created_at=5.0,
+        decided_at=None,
+        prompt="write the changelog",
+    )
+    board.set_pending_approvals([record])
+    other = board.get("t_elsewhere0001")
+    assert other is not None and (other.status, other.prompt) == ("held", "write the changelog")
+    assert other.held_reasons == ("task type 'docs' needs approval",)
+    assert [e.id for e in board.held()] == ["t_elsewhere0001", mine.id]  # oldest first
+    board.apply(mine.id, ApprovalDecided(approved=False, reason="not now"))
+    assert mine.held_reasons == ()
+    board.merge_history(
+        [TaskSummary(other.id, 5.0, "docs", TaskStatus.RUNNING, "cheap", 0, other.prompt)]
+    )
+    assert (other.status, other.held_reasons) == ("running", ())
+
+
+def test_a_handed_off_task_reopens_and_keeps_its_events() -> None:
+    board = TaskBoard(clock=Clock())
+    entry = live(board)
+    board.apply(entry.id, AttemptStarted(attempt=1, provider="cheap"))
+    board.finish(Result(task_id=entry.id, status=TaskStatus.SUCCEEDED, provider="cheap"))
+    assert entry.done
+    board.reopen(entry.id)
+    assert (entry.status, entry.done, entry.trace) == ("pending", False, None)
+    board.apply(entry.id, HandedOff(from_provider="cheap", to_provider="pricey", reason="manual"))
+    board.apply(entry.id, AttemptStarted(attempt=2, provider="pricey"))
+    assert (entry.status, entry.provider) == ("running", "pricey")
+    assert [r.provider for r in attempts_from_events(entry.events)] == ["cheap", "pricey"]
 
 
 def test_cancelling_ends_a_task_once() -> None:
@@ -165,6 +208,22 @@ def test_every_event_gets_a_line_and_unknown_kinds_are_shown_generically() -> No
     assert plain(BudgetSettled(provider="p", reserved=10, actual=4)) == (
         "· settled $0.000004 (reserved $0.000010, released the rest)"
     )
+    assert plain(ApprovalRequested(reasons=["label prod needs approval"])) == (
+        "⏸ held for approval: label prod needs approval (press a to decide)"
+    )
+    assert plain(ApprovalDecided(approved=True, by="alice")) == "✓ approved by alice"
+    assert plain(ApprovalDecided(approved=False, reason="too costly")) == "✗ rejected: too costly"
+    handoff = HandedOff(
+        from_provider="cheap", to_provider="pricey", reason="manual", trigger="moved by the user"
+    )
+    assert plain(handoff) == (
+        "⇄ handoff (manual): cheap -> pricey, with a brief (moved by the user)"
+    )
+    assert plain(Verified(command="pytest -q", exit_code=0, passed=True, duration_s=1.5)) == (
+        "✓ verify `pytest -q` passed in 1.5 s"
+    )
+    failed = Verified(command="pytest -q", exit_code=1, passed=False, output="\nE   assert 1 == 2")
+    assert plain(failed) == "✗ verify `pytest -q` FAILED (exit 1) in 0.0 s\n    E assert 1 == 2"
     assert plain(EscalatedToHuman(to="alice", reason="verify failed")) == (
         "• escalated: to='alice', reason='verify failed'"
     )

@@ -16,6 +16,7 @@ from textual.widgets import Input, TabbedContent, TextArea
 from tui_helpers import FIXED_NOW, SIZE, make_sb, wait_for
 
 from switchboard.events import (
+    ApprovalRequested,
     AssistantText,
     AttemptStarted,
     BudgetReserved,
@@ -27,12 +28,17 @@ from switchboard.events import (
     ToolCall,
     ToolResult,
     UsageDelta,
+    Verified,
     WorkspaceCaptured,
 )
+from switchboard.handoff import HandoffState
+from switchboard.handoff.prepare import PreparedHandoff
 from switchboard.models import Usage
 from switchboard.store import BudgetStatus
 from switchboard.tui.app import SwitchboardApp
+from switchboard.tui.approval_screen import ApprovalScreen
 from switchboard.tui.dispatch_screen import DispatchScreen
+from switchboard.tui.handoff_screen import HandoffScreen
 from switchboard.tui.model import TaskEntry
 from switchboard.tui.overview import Overview, ProviderRow
 from switchboard.tui.route_preview import RoutePreview
@@ -92,6 +98,13 @@ def done_task() -> TaskEntry:
             ),
             Finished(text="Added a docstring."),
             BudgetSettled(provider="cheap", reserved=2_012, actual=1_840),
+            Verified(
+                command="pytest -q tests/test_dates.py",
+                exit_code=0,
+                passed=True,
+                duration_s=2.4,
+                provider="cheap",
+            ),
         ],
     )
 
@@ -137,6 +150,57 @@ def failed_task() -> TaskEntry:
         live=True,
         error="adapter 'scripted' crashed: RuntimeError: boom",
     )
+
+
+HELD_REASONS = [
+    "task type 'deploy' needs approval",
+    "estimated cost $0.42 on pricey is above $0.25",
+]
+
+
+def held_task() -> TaskEntry:
+    return TaskEntry(
+        id="t_0000000000d5",
+        prompt="Bump the version and publish the release notes",
+        status="held",
+        task_type="deploy",
+        created_at=FIXED_NOW - 600,
+        live=True,
+        held_reasons=tuple(HELD_REASONS),
+        events=[
+            Routed(task_type="deploy", strategy="cheapest", candidates=["pricey"]),
+            ApprovalRequested(reasons=HELD_REASONS),
+        ],
+    )
+
+
+BRIEF = (
+    """\
+# Handoff: you are taking over a coding task
+
+Another agent (cheap (m-cheap)) worked on this task before you. Read the state below, \
+do not redo what is finished, and complete the goal.
+
+## Goal
+Add a docstring to parse_date() in utils/dates.py
+
+## What was done
+- cheap (attempt 1, succeeded); it said: Added a docstring.
+
+## Changes so far
+1 file changed: utils/dates.py
+"""
+    + DIFF
+    + """
+## What is left
+- finish the goal
+"""
+)
+
+
+def prepared_handoff(to: str) -> PreparedHandoff:
+    state = HandoffState(goal="Add a docstring to parse_date() in utils/dates.py", spent=1_840)
+    return PreparedHandoff(state=state, mode="brief", prompt=BRIEF)
 
 
 def old_task() -> TaskEntry:
@@ -196,7 +260,7 @@ def overview() -> Overview:
 
 def fixed_app(scripted: type[ScriptedAdapter]) -> SwitchboardApp:
     app = SwitchboardApp(make_sb(scripted), clock=lambda: FIXED_NOW, read_store=False)
-    for entry in (old_task(), failed_task(), done_task(), running_task()):
+    for entry in (old_task(), failed_task(), held_task(), done_task(), running_task()):
         app.board.add(entry)
     app.board.set_overview(overview())
     return app
@@ -247,3 +311,31 @@ def test_budgets_and_providers(snap_compare: SnapCompare, scripted: type[Scripte
 
 def test_diff_screen(snap_compare: SnapCompare, scripted: type[ScriptedAdapter]) -> None:
     compare(snap_compare, fixed_app(scripted), press=["down", "d"])
+
+
+def test_approval_modal(snap_compare: SnapCompare, scripted: type[ScriptedAdapter]) -> None:
+    async def reject_without_a_reason(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down", "a")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalScreen))
+        await pilot.press("ctrl+r")  # not accepted: the modal asks for a reason
+        await pilot.pause()
+
+    compare(snap_compare, fixed_app(scripted), run_before=reject_without_a_reason)
+
+
+def test_handoff_preview_modal(snap_compare: SnapCompare, scripted: type[ScriptedAdapter]) -> None:
+    async def open_it(pilot: Pilot[None]) -> None:
+        await pilot.press("down")
+        done = done_task()
+        screen = HandoffScreen(
+            done.id,
+            done.prompt,
+            "cheap",
+            [("pricey", "brief"), ("local", "transplant")],
+            prepared_handoff,
+        )
+        await pilot.app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.previewed == "pricey")
+        await pilot.pause()
+
+    compare(snap_compare, fixed_app(scripted), run_before=open_it)
