@@ -633,6 +633,16 @@ class Store:
         )
         return {row["provider"]: (int(row["succeeded"]), int(row["finished"])) for row in rows}
 
+    def recent_outcomes(self, since: float) -> dict[str, tuple[int, int]]:
+        """provider -> (attempts succeeded, attempts finished) started at or after ``since``,
+        over every task type: a provider's recent record, for dashboards."""
+        rows = self.read(
+            "SELECT provider, SUM(status = 'succeeded') AS ok, COUNT(*) AS done FROM attempts"
+            " WHERE started_at >= ? AND status != 'running' GROUP BY provider",
+            (since,),
+        )
+        return {str(r["provider"]): (int(r["ok"]), int(r["done"])) for r in rows}
+
     def runs_since(self, provider: str, since: float) -> int:
         """How many attempts on ``provider`` started at or after ``since``."""
         rows = self.read(

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from switchboard.api import Switchboard
-from switchboard.router import task_types
 from switchboard.store import BudgetStatus
 
 
@@ -35,6 +34,10 @@ class ProviderRow:
     @property
     def success_rate(self) -> float | None:
         return None if self.finished == 0 else self.succeeded / self.finished
+
+
+#: the window of a provider's "recent" success rate
+RECENT_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,7 @@ def read_overview(
     statuses = tuple(ledger.status(now=moment))
     totals = ledger.totals(now=moment)
     health = sb.store.health()
-    outcomes: dict[str, tuple[int, int]] = {}
-    for task_type in task_types(sb.config):
-        for name, (succeeded, finished) in sb.store.success_stats(task_type).items():
-            have = outcomes.get(name, (0, 0))
-            outcomes[name] = (have[0] + succeeded, have[1] + finished)
+    outcomes = sb.store.recent_outcomes(moment - RECENT_S)
     routing = sb.config.routing
     rows = []
     for name, provider in sb.providers.items():

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 from switchboard.tui.overview import ProviderRow
 
-COLUMNS = ("PROVIDER", "ADAPTER", "MODEL", "HEALTH", "SUCCESS", "KEY", "RUNNING")
+COLUMNS = ("PROVIDER", "ADAPTER", "MODEL", "HEALTH", "SUCCESS 7D", "KEY", "RUNNING")
 
 
 def health_text(row: ProviderRow) -> Text:

@@ -557,3 +557,24 @@ def test_a_batch_after_another_store_wrote_falls_back_to_the_end(tmp_path: Path)
 def test_a_batch_for_an_unknown_task_is_refused(store: Store) -> None:
     with pytest.raises(NotFound):
         store.append_events("t_000000000000", [(None, Notice(message="x"))])
+
+
+def test_recent_outcomes_count_finished_attempts_since_a_moment(
+    store: Store, clock: FakeClock
+) -> None:
+    task = _task()
+    store.create_task(task, "code", None)
+    old = store.start_attempt(task.id, "a", None, 1)
+    store.finish_attempt(
+        old, AttemptStatus.FAILED, usage=Usage(), cost=0, error="x", error_type="E"
+    )
+    clock.advance(100)
+    since = clock.now
+    ok = store.start_attempt(task.id, "a", None, 2)
+    store.finish_attempt(ok, AttemptStatus.SUCCEEDED, usage=Usage(), cost=0)
+    bad = store.start_attempt(task.id, "b", None, 3)
+    store.finish_attempt(
+        bad, AttemptStatus.FAILED, usage=Usage(), cost=0, error="x", error_type="E"
+    )
+    store.start_attempt(task.id, "b", None, 4)  # still running: not counted
+    assert store.recent_outcomes(since) == {"a": (1, 1), "b": (0, 1)}
