@@ -10,12 +10,11 @@ prints the trace afterwards.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
 from switchboard.api import Switchboard
-from switchboard.cli.common import print_json, stdout_reserved_for_results
+from switchboard.cli.common import print_json, run_interruptible, stdout_reserved_for_results
 from switchboard.cli.render import LiveView, summary
 from switchboard.cli.tasks import exit_code, result_json
 from switchboard.config.schema import Config
@@ -93,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
             view = None if quiet else LiveView()
             with stdout_reserved_for_results(args):
-                result = asyncio.run(sb.run(task, on_event=view))
+                result = run_interruptible(sb.run(task, on_event=view))
             requests = len(fake.requests)
     if args.json:
         print_json({**result_json(result), "http_requests": requests})

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
-from switchboard.cli.common import open_switchboard, print_json, stdout_reserved_for_results
+from switchboard.cli.common import (
+    open_switchboard,
+    print_json,
+    run_interruptible,
+    stdout_reserved_for_results,
+)
 from switchboard.cli.main import EXIT_OK
 from switchboard.cli.render import LiveView
 from switchboard.cli.tasks import report_result
@@ -37,7 +41,7 @@ def cmd_handoff(args: argparse.Namespace) -> int:
             return EXIT_OK
         view = None if args.json or args.quiet else LiveView()
         with stdout_reserved_for_results(args):
-            result = asyncio.run(
+            result = run_interruptible(
                 sb.handoff(args.task_id, to=args.to, on_event=view, note=args.note)
             )
     return report_result(args, result)

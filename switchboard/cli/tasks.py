@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from switchboard.cli.common import (
     open_switchboard,
     print_json,
+    run_interruptible,
     stdout_reserved_for_results,
     task_from_args,
 )
@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with open_switchboard(args) as sb:
         view = None if args.json or args.quiet else LiveView()
         with stdout_reserved_for_results(args):
-            result = asyncio.run(
+            result = run_interruptible(
                 sb.run(task, task_type=args.task_type, provider=args.provider, on_event=view)
             )
     return report_result(args, result)
