@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from switchboard._runner import run_interruptible
 from switchboard.adapters.base import Adapter
 from switchboard.config.schema import Config, ProviderConfig
 from switchboard.engine import Engine, EventSink
@@ -138,7 +139,7 @@ class Switchboard:
         on_event: EventSink | None = None,
     ) -> Result:
         """:meth:`run` for code without an event loop."""
-        return asyncio.run(
+        return run_interruptible(
             self.run(task, task_type=task_type, provider=provider, on_event=on_event)
         )
 
@@ -198,7 +199,7 @@ class Switchboard:
         self, task_id: str, *, to: str, on_event: EventSink | None = None, note: str = ""
     ) -> Result:
         """:meth:`handoff` for code without an event loop."""
-        return asyncio.run(self.handoff(task_id, to=to, on_event=on_event, note=note))
+        return run_interruptible(self.handoff(task_id, to=to, on_event=on_event, note=note))
 
     def handoff_preview(self, task_id: str, *, to: str) -> PreparedHandoff:
         """What :meth:`handoff` would send: the state, the mode and the prompt. Runs nothing."""

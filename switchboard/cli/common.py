@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import json
 import math
 import os
-import signal
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from switchboard.api import Switchboard
 from switchboard.errors import UsageError
 from switchboard.models import Task
-
-T = TypeVar("T")
 
 
 def open_switchboard(args: argparse.Namespace) -> Switchboard:
@@ -60,42 +56,6 @@ def task_from_args(args: argparse.Namespace) -> Task:
         workspace=Path(args.workspace or ".").resolve(),
         verify=getattr(args, "verify", None),
     )
-
-
-def run_interruptible(work: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(work)`` where Ctrl-C (SIGINT) cancels the work and then raises
-    KeyboardInterrupt, even while worker threads exist.
-
-    The loop handles SIGINT itself (``add_signal_handler`` wakes it through its own pipe):
-    with plain ``asyncio.run`` a signal the kernel delivers to a worker thread (a
-    ``to_thread`` import or git call) leaves the main thread asleep in its selector until
-    some I/O happens, and the interrupt can come too late to cancel anything.
-    """
-
-    async def main() -> T:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        interrupted = False
-
-        def on_sigint() -> None:
-            nonlocal interrupted
-            if interrupted:  # a second Ctrl-C: stop waiting for the clean-up
-                raise KeyboardInterrupt
-            interrupted = True
-            task.cancel()
-
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        try:
-            return await work
-        except asyncio.CancelledError:
-            if interrupted:
-                raise KeyboardInterrupt from None
-            raise
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
-
-    return asyncio.run(main())
 
 
 def print_json(data: Any) -> None:

@@ -13,8 +13,9 @@ import argparse
 import os
 import sys
 
+from switchboard._runner import run_interruptible
 from switchboard.api import Switchboard
-from switchboard.cli.common import print_json, run_interruptible, stdout_reserved_for_results
+from switchboard.cli.common import print_json, stdout_reserved_for_results
 from switchboard.cli.render import LiveView, summary
 from switchboard.cli.tasks import exit_code, result_json
 from switchboard.config.schema import Config

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from switchboard._runner import run_interruptible
 from switchboard.cli.common import (
     open_switchboard,
     print_json,
-    run_interruptible,
     stdout_reserved_for_results,
     task_from_args,
 )

@@ -9,7 +9,7 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     import asyncio, signal, threading, time
-    from switchboard.cli.common import run_interruptible
+    from switchboard._runner import run_interruptible
 
     def worker() -> None:
         time.sleep(0.5)

@@ -16,12 +16,14 @@ class Resume:
     """What a harness launch adds to continue a transplanted session.
 
     ``argv`` resumes it (e.g. ``["--resume", id]``); ``files`` go under the private home
-    (home-relative path -> text), like :attr:`Launch.files`.
+    (home-relative path -> text), like :attr:`Launch.files`; ``setup`` commands run before
+    the launch (e.g. ``opencode import <file>``), like :attr:`Launch.setup`.
     """
 
     session_id: str
     argv: list[str]
     files: dict[str, str] = field(default_factory=dict)
+    setup: list[list[str]] = field(default_factory=list)
 
 
 def resumable_transcript(state: HandoffState) -> list[Message]:
