@@ -10,6 +10,8 @@ the rest the same way for every harness:
   profile does not allow;
 * runs the CLI in the task's workspace, in its own process group, with an explicit
   environment and a throwaway HOME, stdin closed (:mod:`switchboard.adapters._subprocess`);
+  the launch's setup commands (e.g. importing a session) run the same way first, each to
+  its end;
 * keeps garbage lines and unknown native events as notices, never errors;
 * ends with exactly one ``Finished`` or a classified :class:`ProviderError`.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import tempfile
 from abc import abstractmethod
@@ -29,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from switchboard.adapters._jsonlines import BadLine, bad_line_notice, exit_error
+from switchboard.adapters._jsonlines import BadLine, bad_line_notice, exit_error, last_lines
 from switchboard.adapters._subprocess import HarnessProcess, harness_env
 from switchboard.adapters.base import Adapter, RunContext
 from switchboard.config.permissions import PermissionProfile
-from switchboard.errors import ProviderError
+from switchboard.errors import ProviderError, ProviderFailure, ProviderTimeout
 from switchboard.events import AdapterEvent, Finished, Notice
 from switchboard.models import Usage
 from switchboard.policies.compile import CompiledPermissions, check_argv, compile_profile
@@ -54,6 +57,9 @@ PROXY_ENV: tuple[str, ...] = (
 
 #: how much of an unknown native event a notice keeps
 _RAW_LIMIT = 2000
+#: seconds a setup command may take at most (less when the provider's timeout_s is lower)
+SETUP_TIMEOUT_S = 120.0
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @dataclass
@@ -61,12 +67,19 @@ class Launch:
     """How to start the CLI for one attempt.
 
     ``files`` are written under the private home before launch (path relative to it ->
-    text), e.g. ``.codex/config.toml``.
+    text), e.g. ``.codex/config.toml``. ``setup`` commands run after that and before
+    ``argv``, in order, each to its end, with the same environment, working folder and
+    private home (e.g. ``opencode import <file>``); their output is not read as the
+    stream. A setup command that exits non-zero fails the attempt with a
+    :class:`ProviderFailure` quoting its stderr; one that takes longer than
+    :data:`SETUP_TIMEOUT_S` (or the provider's ``timeout_s``) is stopped, with everything it
+    started, and fails it with a :class:`ProviderTimeout`.
     """
 
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    setup: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -159,7 +172,8 @@ class HarnessAdapter(Adapter):
             home = Path(tmp)
             # off the event loop: a transplant translates the transcript (and may load litellm)
             launch = await asyncio.to_thread(self.launch, ctx, home, compiled)
-            check_argv(self.harness, launch.argv, profile)
+            for argv in (*launch.setup, launch.argv):
+                check_argv(self.harness, argv, profile)
             for relative, text in launch.files.items():
                 target = home / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +181,8 @@ class HarnessAdapter(Adapter):
             env = harness_env(self.passthrough_env, {**COMMON_ENV, **compiled.env, **launch.env})
             for note in compiled.notes:
                 yield Notice(level="info", message=f"permissions: {note}")
+            for command in launch.setup:
+                await self._setup(ctx, command, cwd=workspace, env=env, home=home)
             process = HarnessProcess(
                 launch.argv,
                 provider=ctx.provider.name,
@@ -194,6 +210,38 @@ class HarnessAdapter(Adapter):
         if not state.finished:
             yield Notice(level="warning", message="the harness exited without its final event")
         yield Finished(status="succeeded", text=state.text)
+
+    async def _setup(
+        self, ctx: RunContext, command: list[str], *, cwd: Path, env: dict[str, str], home: Path
+    ) -> None:
+        """Run one of :attr:`Launch.setup` to its end (see there)."""
+        name, limit = ctx.provider.name, ctx.provider.config.timeout_s
+        timeout = SETUP_TIMEOUT_S if limit is None else min(limit, SETUP_TIMEOUT_S)
+        what = " ".join([Path(command[0]).name, *command[1:2]]) if command else "?"
+        process = HarnessProcess(
+            command,
+            provider=name,
+            cwd=cwd,
+            env=env,
+            timeout_s=timeout,
+            secrets=_secrets(ctx),
+            isolated_home=home,
+            install_hint=self.install_hint(ctx),
+        )
+        try:
+            async with process:
+                async for _ in process.lines():
+                    pass  # what it prints is not the harness's stream
+                returncode = await process.wait()
+                stderr = _ANSI.sub("", process.stderr_tail())
+        except ProviderTimeout as exc:
+            message = f"{name}: the setup step `{what}` did not finish within {timeout:g} s"
+            raise ProviderTimeout(message, provider=name) from exc
+        if returncode != 0:
+            message = f"{name}: the setup step `{what}` exited with status {returncode}"
+            if detail := last_lines(stderr):
+                message += f": {detail}"
+            raise ProviderFailure(message, provider=name, status=returncode)
 
 
 def _secrets(ctx: RunContext) -> list[str]:

@@ -25,6 +25,14 @@ quotes each argument that contains a space). The compiled permissions are OpenCo
 ``permission`` config (no flags; never ``--auto``). ``options.npm`` picks another bundled AI
 SDK provider package (e.g. ``@ai-sdk/anthropic``; ``api_base`` is then optional).
 
+A handoff in ``transplant`` mode (``ctx.handoff_mode``) writes the earlier turns as an
+OpenCode export in the private home (:mod:`switchboard.handoff.transplant.opencode`); a
+setup step, ``opencode import <export>`` in the workspace with the same environment, stores
+it in the private data folder, and ``--session <its id>`` before the prompt resumes it: the
+prompt becomes the next user turn of that conversation. The stream then names that session;
+usage and cost are still this run's own (the imported turns carry none, and ``run`` prints
+only the steps it makes).
+
 Cost: OpenCode prices each step from the model's ``cost``, which is the provider's own price
 table, so its figure (reported, converted to micro-dollars) is what the engine would charge
 for the same tokens; it counts reasoning tokens as output, as the usage reported here does.
@@ -76,18 +84,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from switchboard.adapters._harness import HarnessAdapter, Launch, StreamState, unknown_event
+from switchboard.adapters._harness import (
+    HarnessAdapter,
+    Launch,
+    StreamState,
+    _secrets,
+    unknown_event,
+)
 from switchboard.adapters._opencode_errors import cap, error_line, retry_line
 from switchboard.adapters._opencode_setup import (
     DEFAULT_NPM,
     ENV,
     KEY_ENV,
     PLUGIN_FILE,
+    PROVIDER_ID,
     VERSION,
     home_files,
     opencode_config,
 )
-from switchboard.adapters.base import RunContext
+from switchboard.adapters.base import HandoffMode, RunContext
 from switchboard.errors import BadRequest, ProviderError
 from switchboard.events import (
     AdapterEvent,
@@ -99,6 +114,7 @@ from switchboard.events import (
     ToolResult,
     UsageDelta,
 )
+from switchboard.handoff.transplant import opencode as transplant
 from switchboard.models import Usage
 from switchboard.money import usd_to_micros
 from switchboard.policies.compile import CompiledPermissions
@@ -124,6 +140,7 @@ class OpenCodeAdapter(HarnessAdapter):
     binary: ClassVar[str] = "opencode"
     package: ClassVar[str] = f"opencode-ai@{VERSION}"
     capabilities: ClassVar[frozenset[str]] = HarnessAdapter.capabilities | {"reports_cost"}
+    handoff_modes: ClassVar[frozenset[HandoffMode]] = frozenset({"brief", "transplant"})
     #: a bash call runs silently for as long as the model asks (2 minutes unless it says)
     idle_timeout_s: ClassVar[float | None] = 660.0
 
@@ -167,12 +184,28 @@ class OpenCodeAdapter(HarnessAdapter):
             permissions=permissions.config,
         )
         env["OPENCODE_CONFIG_CONTENT"] = json.dumps(config)
-        prompt, title = ctx.prompt, f"switchboard {ctx.task.id}"
+        prompt, title, program = ctx.prompt, f"switchboard {ctx.task.id}", self.executable(ctx)
+        files, setup, session = home_files(cfg.api_base), [], []
+        if ctx.handoff is not None and ctx.handoff_mode == "transplant":
+            resumed = transplant.resume(
+                ctx.handoff,
+                cwd=workspace,
+                home=home,
+                executable=program,
+                model=cfg.model,
+                version=VERSION,
+                provider_id=PROVIDER_ID,
+                title=title,
+                secrets=_secrets(ctx),
+            )
+            # "opencode import <export>" first, in the workspace; then "--session <id>"
+            session, setup = resumed.argv, resumed.setup
+            files.update(resumed.files)
         argv = [
-            self.executable(ctx), "run", "--format", "json", "--title", title,
-            *permissions.argv, *(["--"] if prompt.startswith("-") else []), prompt,
+            program, "run", "--format", "json", "--title", title, *permissions.argv, *session,
+            *(["--"] if prompt.startswith("-") else []), prompt,
         ]  # fmt: skip
-        return Launch(argv=argv, env=env, files=home_files(cfg.api_base))
+        return Launch(argv=argv, env=env, files=files, setup=setup)
 
     # --- translate ------------------------------------------------------------------------
 

@@ -386,9 +386,8 @@ def launch(
 
 
 def test_the_harness_adapters_offer_transplant_where_the_format_is_written() -> None:
-    for adapter in ADAPTERS.values():
+    for adapter in (*ADAPTERS.values(), OpenCodeAdapter):
         assert adapter.handoff_modes == {"brief", "transplant"}
-    assert OpenCodeAdapter.handoff_modes == {"brief"}  # its sessions live in SQLite
 
 
 def test_claude_launch_resumes_the_written_session(tmp_path: Path) -> None:

@@ -11,11 +11,13 @@ arguments that resume it, as :class:`Resume`), used by the adapter's ``launch``:
 * :mod:`.codex`: ``$CODEX_HOME/sessions/Y/M/D/rollout-<time>-<id>.jsonl``,
   ``codex exec ... resume <id>``;
 * :mod:`.gemini_cli`: ``~/.gemini/tmp/<slug>/chats/session-<time>-<id8>.jsonl`` (and the
-  project's registration), ``gemini --resume <id>``.
+  project's registration), ``gemini --resume <id>``;
+* :mod:`.opencode`: an export JSON in the private home, loaded by ``opencode import`` (a
+  setup step), then ``opencode run --session <id>``.
 
 The transcript goes through :mod:`switchboard.handoff.translate` first (cross-vendor
 rules, redaction); the earlier turns carry no usage, so an attempt meters only its own
-requests. OpenCode keeps its sessions in SQLite: it gets the brief.
+requests.
 """
 
 from switchboard.handoff.transplant._common import Resume

@@ -42,9 +42,10 @@ What else matters:
 
 The transcript goes through :func:`switchboard.handoff.translate.prepare` (tool ids rewritten
 and paired with their results, orphans repaired, ``secrets`` redacted) with no vendor's
-reasoning kept: OpenCode would send a reasoning part's signature back only to the model that
-made it, so every reasoning becomes marked text or goes. System turns are not written
-(OpenCode sends its own system prompt).
+reasoning kept: OpenCode keeps a signature in a reasoning part's provider metadata, a path
+not relied on here, so every reasoning becomes marked text or goes. An assistant's texts are
+written as one part, paragraphs apart (OpenCode would join separate parts with nothing
+between them). System turns are not written (OpenCode sends its own system prompt).
 """
 
 from __future__ import annotations
@@ -241,8 +242,7 @@ class _Writer:
         self.calls = {}
         for part in message.parts:
             if isinstance(part, TextPart) and parts and parts[-1]["type"] == "text":
-                # OpenCode sends an assistant's texts as one, without a separator
-                parts[-1]["text"] += "\n\n" + part.text
+                parts[-1]["text"] += "\n\n" + part.text  # see the module docstring
             elif isinstance(part, TextPart):
                 parts.append({"type": "text", "text": part.text})
             elif isinstance(part, ToolCallPart):
