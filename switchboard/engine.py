@@ -25,6 +25,7 @@ from switchboard.config.schema import Config
 from switchboard.errors import (
     AdapterCrashed,
     BudgetError,
+    BudgetExceeded,
     Cancelled,
     PolicyDenied,
     ProviderError,
@@ -709,6 +710,16 @@ class _TaskRun:
             self.task, self.decision.task_type, provider, engine.config, self.space.path
         )
         try:
+            cap = self.task.budget_cap
+            if cap is not None and self.total_cost + max_cost > cap:
+                # the cap is the whole task's: earlier attempts (and providers) count
+                raise BudgetExceeded(
+                    f"task cap (after {format_usd(self.total_cost)} spent so far)",
+                    needed=max_cost,
+                    remaining=max(0, cap - self.total_cost),
+                    hint="the cap covers every attempt of the task: raise its --budget, or"
+                    f" lower providers.{provider.name}.max_output_tokens",
+                )
             for policy in engine._policies:
                 policy.before_run(policy_ctx)
             reservation = engine.ledger.reserve(

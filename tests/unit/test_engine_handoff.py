@@ -250,3 +250,17 @@ def test_provider_keys_never_reach_the_brief(git_repo: Path, tmp_path: Path) -> 
     brief = worker.seen[1].prompt
     assert key not in brief and "sk-proj-abcdefghijklmnop1234" not in brief
     assert "[REDACTED]" in brief
+
+
+def test_the_task_cap_counts_every_rung_of_the_ladder(git_repo: Path, tmp_path: Path) -> None:
+    sb, worker = make_sb(tmp_path, ["cheap", "strong"])
+    worker.steps["cheap"] = [{"write": {"app.py": "x\n"}, "say": "tried"}]
+    # the cap admits one run's worst case, not two
+    one_run = sb.route(Task(prompt="fix add", workspace=git_repo)).ranked[0].max_cost
+    task = Task(prompt="fix add", workspace=git_repo, verify="exit 1", budget_cap=one_run + 100)
+    result, events = collect(sb, task)
+    assert [a.provider for a in sb.show(task.id).attempts] == ["cheap"]
+    assert result.status is TaskStatus.FAILED
+    refusal = [e for e in events if e.kind == "attempt_failed"]
+    assert refusal and "task cap" in refusal[-1].error and "spent so far" in refusal[-1].error
+    assert result.cost == 2000  # only the cheap run was paid
