@@ -71,10 +71,10 @@ from typing import Any
 from switchboard.adapters._harness import StreamState
 from switchboard.adapters._jsonlines import JsonLine, parse_line
 from switchboard.adapters.claude_code import ClaudeCodeAdapter
-from switchboard.engine import FLUSH_EVENTS
 from switchboard.events import AdapterEvent, Finished
 from switchboard.models import Task
 from switchboard.store import Store
+from switchboard.task_run import FLUSH_EVENTS
 
 try:
     from . import _stats, fleet_harness

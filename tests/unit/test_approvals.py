@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from switchboard import Switchboard, Task
-from switchboard import engine as engine_module
+from switchboard import task_run as engine_module
 from switchboard.cli.main import main
 from switchboard.config.schema import Config
 from switchboard.errors import NotFound, UsageError
