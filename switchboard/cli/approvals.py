@@ -20,7 +20,8 @@ def cmd_approvals(args: argparse.Namespace) -> int:
         return EXIT_OK
     for p in pending:
         since = datetime.fromtimestamp(p.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{p.task_id}  held since {since} UTC  {p.prompt[:60]!r}")
+        gone = "  (its process has ended: nothing waits)" if p.holder_gone else ""
+        print(f"{p.task_id}  held since {since} UTC  {p.prompt[:60]!r}{gone}")
         for reason in p.reasons:
             print(f"    {reason}")
     print("\ndecide: switchboard approve TASK_ID  |  switchboard reject TASK_ID --reason WHY")

@@ -25,7 +25,6 @@ import json
 import os
 import socket
 import sqlite3
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +33,7 @@ from typing import Any
 from switchboard.config.schema import BudgetConfig
 from switchboard.errors import BudgetExceeded, NotFound, ReservationExceeded
 from switchboard.money import format_usd
+from switchboard.store.liveness import pid_alive
 from switchboard.store.periods import PERIODS, describe_end, period_key, window
 from switchboard.store.store import Store
 
@@ -97,22 +97,6 @@ def _check_micros(value: object, what: str) -> int:
     if value < 0:
         raise ValueError(f"{what} must not be negative, got {value}")
     return value
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine. Errs on the side of 'alive'."""
-    if pid == os.getpid():
-        return True
-    if sys.platform == "win32":
-        # os.kill would terminate the process there; never reclaim on Windows.
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 @lru_cache(maxsize=32)
@@ -313,7 +297,7 @@ class Ledger:
                 (host,),
             ).fetchall()
         checked_at = self._store.now()
-        dead = [int(row[0]) for row in rows if not _pid_alive(int(row[0]))]
+        dead = [int(row[0]) for row in rows if not pid_alive(int(row[0]))]
         if not dead:
             return 0
         released = 0

@@ -14,6 +14,7 @@ from switchboard.events import Event, Notice, event_from_json
 if TYPE_CHECKING:
     from switchboard.handoff.state import HandoffState
 from switchboard.models import AttemptStatus, TaskStatus, Usage
+from switchboard.store.liveness import holder_gone
 
 PREVIEW_CHARS = 80
 
@@ -303,6 +304,8 @@ class ApprovalRecord:
     created_at: float
     decided_at: float | None
     prompt: str = ""
+    #: the process holding the task has ended (same host, no such pid): nothing waits
+    holder_gone: bool = False
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ApprovalRecord:
@@ -316,6 +319,7 @@ class ApprovalRecord:
             created_at=row["created_at"],
             decided_at=row["decided_at"],
             prompt=row["prompt"] if "prompt" in keys else "",
+            holder_gone=row["status"] == "pending" and holder_gone(row["pid"], row["hostname"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -328,4 +332,5 @@ class ApprovalRecord:
             "created_at": self.created_at,
             "decided_at": self.decided_at,
             "prompt": self.prompt,
+            "holder_gone": self.holder_gone,
         }

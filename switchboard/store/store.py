@@ -14,6 +14,7 @@ attempts (migration 0002), and event numbers are counted in memory per task.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -31,6 +32,7 @@ from switchboard.paths import default_db_path
 if TYPE_CHECKING:
     from switchboard.handoff.state import HandoffState
 from switchboard.store.db import StoreError, connect, translate_errors, translated
+from switchboard.store.liveness import holder_gone, this_host
 from switchboard.store.records import (
     ApprovalRecord,
     AttemptRecord,
@@ -270,9 +272,9 @@ class Store:
     def request_approval(self, task_id: str, reasons: Sequence[str]) -> None:
         """Hold ``task_id`` for a decision (a new request replaces an earlier one)."""
         self._write(
-            "INSERT OR REPLACE INTO approvals (task_id, status, reasons, created_at)"
-            " VALUES (?, 'pending', ?, ?)",
-            (task_id, _json(list(reasons)), self.now()),
+            "INSERT OR REPLACE INTO approvals (task_id, status, reasons, created_at, pid,"
+            " hostname) VALUES (?, 'pending', ?, ?, ?, ?)",
+            (task_id, _json(list(reasons)), self.now(), os.getpid(), this_host()),
         )
 
     def decide_approval(
@@ -293,10 +295,38 @@ class Store:
                     f"task {full_id} was {row['status']} already"
                     + (f" by {row['decided_by']}" if row["decided_by"] else ""),
                 )
-            conn.execute(
-                "UPDATE approvals SET status = ?, decision_reason = ?, decided_by = ?,"
-                " decided_at = ? WHERE task_id = ?",
-                ("approved" if approved else "rejected", reason, by, self.now(), full_id),
+            gone = holder_gone(row["pid"], row["hostname"])
+            if gone:
+                # nothing waits for this decision: close the request and the task
+                now = self.now()
+                conn.execute(
+                    "UPDATE approvals SET status = 'rejected', decision_reason = ?,"
+                    " decided_at = ? WHERE task_id = ?",
+                    ("the process holding the task had ended", now, full_id),
+                )
+                conn.execute(
+                    "UPDATE tasks SET status = ?, error = ?, updated_at = ?, finished_at = ?"
+                    " WHERE id = ? AND status = ?",
+                    (
+                        TaskStatus.CANCELLED.value,
+                        "the process that held it for approval ended",
+                        now,
+                        now,
+                        full_id,
+                        TaskStatus.HELD.value,
+                    ),
+                )
+            else:
+                conn.execute(
+                    "UPDATE approvals SET status = ?, decision_reason = ?, decided_by = ?,"
+                    " decided_at = ? WHERE task_id = ?",
+                    ("approved" if approved else "rejected", reason, by, self.now(), full_id),
+                )
+        if gone:
+            raise UsageError(
+                f"the process that held task {full_id} for approval has ended;"
+                " nothing was waiting for this decision (the task is now cancelled)",
+                hint=f"run it again: `switchboard handoff {full_id} --to PROVIDER`",
             )
         record = self.approval(full_id)
         assert record is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,23 @@ def test_a_decision_from_another_thread_wakes_the_held_task(scripted: Any, tmp_p
         return await asyncio.wait_for(job, 0.4)  # well before the 0.5 s poll would notice
 
     assert asyncio.run(go(), debug=True).status is TaskStatus.SUCCEEDED
+
+
+def test_a_request_whose_process_ended_is_shown_and_closed(
+    scripted: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sb = make_sb(scripted, tmp_path)
+    result = asyncio.run(sb.run(Task(prompt="p")))
+    sb.store.request_approval(result.task_id, ["r"])
+    sb.store.set_task_status(result.task_id, TaskStatus.HELD)
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid now names no process
+    sb.store.write("UPDATE approvals SET pid = ? WHERE task_id = ?", (ended.pid, result.task_id))
+    (pending,) = sb.pending_approvals()
+    assert pending.holder_gone
+    with pytest.raises(UsageError, match="has ended"):
+        sb.approve(result.task_id)
+    trace = sb.show(result.task_id)
+    assert trace.status is TaskStatus.CANCELLED
+    assert trace.error == "the process that held it for approval ended"
+    assert sb.pending_approvals() == []
