@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from switchboard.adapters.base import Adapter
+from switchboard.approvals import ApprovalDesk
 from switchboard.config.schema import Config
 from switchboard.errors import UsageError
 from switchboard.limits import ConcurrencyLimits
 from switchboard.models import Provider, Result, Task, TaskStatus
-from switchboard.money import format_usd, usd_to_micros
 from switchboard.policies.base import Policy
 from switchboard.router import RouteDecision, Router, RouterInputs
 from switchboard.store import Ledger, Store
@@ -62,8 +62,8 @@ class Engine:
         self._env = env
         self._sleep = sleep
         self._clock = clock
-        #: held tasks of this engine, woken when a decision is made through it
-        self._approval_wakers: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
+        #: where this engine's held tasks wait; a decision made through it wakes them
+        self.approvals = ApprovalDesk()
 
     # --- routing ---------------------------------------------------------------------
 
@@ -117,34 +117,13 @@ class Engine:
 
     # --- approvals ---------------------------------------------------------------------
 
-    def approval_reasons(self, task: Task, decision: RouteDecision) -> list[str]:
-        """Why ``task`` needs a human's approval before it runs ([approvals]); empty if not."""
-        rules = self.config.approvals
-        reasons = []
-        if decision.task_type in rules.task_types:
-            reasons.append(f"task type {decision.task_type!r} needs approval")
-        held = sorted(set(task.labels) & set(rules.labels))
-        if held:
-            reasons.append(f"label {', '.join(held)} needs approval")
-        if rules.cost_above_usd is not None and decision.ranked:
-            top = decision.ranked[0]
-            if top.est_cost > usd_to_micros(rules.cost_above_usd):
-                reasons.append(
-                    f"estimated cost {format_usd(top.est_cost)} on {top.provider} is above"
-                    f" {format_usd(usd_to_micros(rules.cost_above_usd))}"
-                )
-        return reasons
-
     def decide(
         self, task_id: str, *, approved: bool, reason: str = "", by: str | None = None
     ) -> None:
         """Approve or reject a held task (see :meth:`Store.decide_approval`); a task held
         by this engine resumes at once."""
         record = self.store.decide_approval(task_id, approved=approved, reason=reason, by=by)
-        waker = self._approval_wakers.get(record.task_id)
-        if waker is not None:  # the decision may come from another thread (a TUI worker)
-            loop, event = waker
-            loop.call_soon_threadsafe(event.set)
+        self.approvals.wake(record.task_id)
 
     async def handoff(
         self,

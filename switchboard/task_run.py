@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from switchboard.adapters.base import RunContext
+from switchboard.approvals import approval_reasons
 from switchboard.config.permissions import merge as merge_permissions
 from switchboard.errors import (
     AdapterCrashed,
@@ -95,8 +96,6 @@ class AttemptOutcome:
 #: events after which the trace is written out at once: the ends of attempts and waits
 _FLUSH_AFTER = (AttemptFailed, RetryScheduled, BudgetSettled)
 FLUSH_EVENTS = 100
-#: how often a held task looks for a decision made by another process
-APPROVAL_POLL_S = 0.5
 FLUSH_SECONDS = 0.1
 
 
@@ -233,7 +232,7 @@ class TaskRun:
             message = f"no provider can take this task ({reasons or 'no providers configured'})"
             return await self.finish(TaskStatus.REFUSED, error=message)
         try:
-            needs = self.engine.approval_reasons(self.task, self.decision)
+            needs = approval_reasons(self.engine.config.approvals, self.task, self.decision)
             if needs:
                 refusal = await self.hold(needs)
                 if refusal is not None:
@@ -253,32 +252,17 @@ class TaskRun:
 
         The request is in the store, so another process (``switchboard approve``) can
         decide; a decision made through this engine wakes the wait at once, one made
-        elsewhere is seen within ``APPROVAL_POLL_S``.
+        elsewhere within ``switchboard.approvals.APPROVAL_POLL_S``.
         """
         engine = self.engine
         engine.store.request_approval(self.task.id, reasons)
         engine.store.set_task_status(self.task.id, TaskStatus.HELD)
         await self.emit(None, ApprovalRequested(reasons=reasons))
         self.flush()
-        wake = asyncio.Event()
-        engine._approval_wakers[self.task.id] = (asyncio.get_running_loop(), wake)
         wait_s = engine.config.approvals.wait_s
-        deadline = None if wait_s is None else time.monotonic() + wait_s
-        try:
-            while True:
-                record = engine.store.approval(self.task.id)
-                if record is not None and record.status != "pending":
-                    break
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return f"no approval within {wait_s:g} s ([approvals] wait_s)"
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        wake.wait(), min(APPROVAL_POLL_S, left or APPROVAL_POLL_S)
-                    )
-        finally:
-            engine._approval_wakers.pop(self.task.id, None)
+        record = await engine.approvals.wait(engine.store, self.task.id, wait_s=wait_s)
+        if record is None:
+            return f"no approval within {wait_s:g} s ([approvals] wait_s)"
         approved = record.status == "approved"
         await self.emit(
             None,

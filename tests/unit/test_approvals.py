@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from switchboard import Switchboard, Task
-from switchboard import task_run as engine_module
+from switchboard import approvals as approvals_module
 from switchboard.cli.main import main
 from switchboard.config.schema import Config
 from switchboard.errors import NotFound, UsageError
@@ -94,7 +94,7 @@ def test_a_rejected_task_is_refused_with_the_reason(scripted: Any, tmp_path: Pat
 def test_a_decision_from_another_process_is_seen(
     scripted: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "APPROVAL_POLL_S", 0.05)
+    monkeypatch.setattr(approvals_module, "APPROVAL_POLL_S", 0.05)
     sb = make_sb(scripted, tmp_path, cost_above_usd=0.0)
     events: list[Any] = []
 
@@ -112,7 +112,7 @@ def test_a_decision_from_another_process_is_seen(
 def test_waiting_too_long_refuses(
     scripted: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "APPROVAL_POLL_S", 0.05)
+    monkeypatch.setattr(approvals_module, "APPROVAL_POLL_S", 0.05)
     sb = make_sb(scripted, tmp_path, task_types=["general"], wait_s=0.2)
     result = asyncio.run(sb.run(Task(prompt="p", task_type="general")))
     assert result.status is TaskStatus.REFUSED
