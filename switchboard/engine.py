@@ -141,7 +141,7 @@ class Engine:
         router will not give this task to (the reason is in the message).
         """
         task, decision, resume = self._continuation(task_id, to, note)
-        self.store.set_decision(task.id, decision.to_dict())
+        self.store.reopen_task(task.id, decision.to_dict())
         run = TaskRun(self, task, decision, on_event, resume=resume)
         return await run.execute()
 

@@ -259,6 +259,16 @@ class Store:
             with self._lock:
                 self._seqs.pop(task_id, None)
 
+    def reopen_task(self, task_id: str, decision: dict[str, Any]) -> None:
+        """A finished task continues (a handoff): pending again, its earlier error and end
+        cleared, its new route decision stored; cost, usage and the trace stay."""
+        cursor = self._write(
+            "UPDATE tasks SET status = ?, error = NULL, finished_at = NULL, decision = ?,"
+            " updated_at = ? WHERE id = ?",
+            (TaskStatus.PENDING.value, _json(decision), self.now(), task_id),
+        )
+        self._require_row(cursor, "task", task_id)
+
     def set_decision(self, task_id: str, decision: dict[str, Any]) -> None:
         """Replace a task's route decision (e.g. after a hand-off re-route)."""
         cursor = self._write(

@@ -264,3 +264,18 @@ def test_the_task_cap_counts_every_rung_of_the_ladder(git_repo: Path, tmp_path: 
     refusal = [e for e in events if e.kind == "attempt_failed"]
     assert refusal and "task cap" in refusal[-1].error and "spent so far" in refusal[-1].error
     assert result.cost == 2000  # only the cheap run was paid
+
+
+def test_a_failed_task_handed_off_and_done_keeps_no_stale_error(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    sb, worker = make_sb(tmp_path, ["a", "b"], routes=[])
+    worker.steps["a"] = [{"say": "half", "fail": AuthError("key revoked", provider="a")}]
+    task = Task(prompt="p", workspace=git_repo)
+    first = asyncio.run(sb.run(task, provider="a"))
+    assert first.status is TaskStatus.FAILED and sb.show(task.id).error
+    result = asyncio.run(sb.handoff(task.id, to="b"))
+    assert result.status is TaskStatus.SUCCEEDED
+    trace = sb.show(task.id)
+    assert (trace.status, trace.error, trace.provider) == (TaskStatus.SUCCEEDED, None, "b")
+    assert trace.finished_at is not None
