@@ -9,6 +9,7 @@ change is a new numbered file.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 import time
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from switchboard.errors import SwitchboardError
 
@@ -265,3 +267,8 @@ def connect(path: Path) -> sqlite3.Connection:
             conn.close()
             raise
     return conn
+
+
+def dump_json(value: Any) -> str:
+    """Compact, key-sorted JSON, as every JSON column of the store is written."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

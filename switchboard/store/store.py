@@ -1,4 +1,5 @@
-"""The trace: tasks, attempts, events and provider health in one SQLite file.
+"""The trace: tasks, attempts, events and provider health in one SQLite file (approval
+requests and handoff states are in :mod:`switchboard.store.extras`).
 
 Every write is one short transaction; most are a single statement, which SQLite runs as
 its own transaction (the connection is in autocommit mode). A :class:`Store` owns one
@@ -13,8 +14,6 @@ attempts (migration 0002), and event numbers are counted in memory per task.
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
 import threading
 import time
@@ -30,14 +29,12 @@ from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
 
 if TYPE_CHECKING:
-    from switchboard.handoff.state import HandoffState
-from switchboard.store.db import StoreError, connect, translate_errors, translated
-from switchboard.store.liveness import holder_gone, this_host
+    pass
+from switchboard.store.db import StoreError, connect, dump_json, translate_errors, translated
+from switchboard.store.extras import ApprovalRows, HandoffRows
 from switchboard.store.records import (
-    ApprovalRecord,
     AttemptRecord,
     EventRecord,
-    HandoffRecord,
     HealthState,
     TaskSummary,
     TaskTrace,
@@ -76,10 +73,6 @@ _APPEND_EVENT_AFTER_LAST = (
 )
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
 def _usage_json(usage: Usage | None) -> str | None:
     return None if usage is None else usage.model_dump_json()
 
@@ -92,7 +85,7 @@ def _no_task(task_id: str) -> NotFound:
     return NotFound(f"no task {task_id!r} in the store", hint=_HISTORY_HINT)
 
 
-class Store:
+class Store(ApprovalRows, HandoffRows):
     """The SQLite store. Open it with :meth:`Store.open`; close it (or use ``with``)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, clock: Clock = time.time) -> None:
@@ -206,12 +199,12 @@ class Store:
                     task.prompt,
                     task_type,
                     None if task.workspace is None else str(task.workspace),
-                    _json(sorted(task.labels)),
+                    dump_json(sorted(task.labels)),
                     task.project,
                     task.budget_cap,
                     task.verify,
                     TaskStatus.PENDING.value,
-                    None if decision is None else _json(decision),
+                    None if decision is None else dump_json(decision),
                     now,
                     now,
                 ),
@@ -265,7 +258,7 @@ class Store:
         cursor = self._write(
             "UPDATE tasks SET status = ?, error = NULL, finished_at = NULL, decision = ?,"
             " updated_at = ? WHERE id = ?",
-            (TaskStatus.PENDING.value, _json(decision), self.now(), task_id),
+            (TaskStatus.PENDING.value, dump_json(decision), self.now(), task_id),
         )
         self._require_row(cursor, "task", task_id)
 
@@ -273,122 +266,9 @@ class Store:
         """Replace a task's route decision (e.g. after a hand-off re-route)."""
         cursor = self._write(
             "UPDATE tasks SET decision = ?, updated_at = ? WHERE id = ?",
-            (_json(decision), self.now(), task_id),
+            (dump_json(decision), self.now(), task_id),
         )
         self._require_row(cursor, "task", task_id)
-
-    # --- approvals ---------------------------------------------------------------------
-
-    def request_approval(self, task_id: str, reasons: Sequence[str]) -> None:
-        """Hold ``task_id`` for a decision (a new request replaces an earlier one)."""
-        self._write(
-            "INSERT OR REPLACE INTO approvals (task_id, status, reasons, created_at, pid,"
-            " hostname) VALUES (?, 'pending', ?, ?, ?, ?)",
-            (task_id, _json(list(reasons)), self.now(), os.getpid(), this_host()),
-        )
-
-    def decide_approval(
-        self, task_id: str, *, approved: bool, reason: str = "", by: str | None = None
-    ) -> ApprovalRecord:
-        """Approve or reject a held task. Raises NotFound when it has no request and
-        UsageError when it was decided already."""
-        full_id = self.resolve_task_id(task_id)
-        with self.transaction() as conn:
-            row = conn.execute("SELECT * FROM approvals WHERE task_id = ?", (full_id,)).fetchone()
-            if row is None:
-                raise NotFound(
-                    f"task {full_id} is not waiting for approval",
-                    hint="`switchboard approvals` lists the tasks that are",
-                )
-            if row["status"] != "pending":
-                raise UsageError(
-                    f"task {full_id} was {row['status']} already"
-                    + (f" by {row['decided_by']}" if row["decided_by"] else ""),
-                )
-            gone = holder_gone(row["pid"], row["hostname"])
-            if gone:
-                # nothing waits for this decision: close the request and the task
-                now = self.now()
-                conn.execute(
-                    "UPDATE approvals SET status = 'rejected', decision_reason = ?,"
-                    " decided_at = ? WHERE task_id = ?",
-                    ("the process holding the task had ended", now, full_id),
-                )
-                conn.execute(
-                    "UPDATE tasks SET status = ?, error = ?, updated_at = ?, finished_at = ?"
-                    " WHERE id = ? AND status = ?",
-                    (
-                        TaskStatus.CANCELLED.value,
-                        "the process that held it for approval ended",
-                        now,
-                        now,
-                        full_id,
-                        TaskStatus.HELD.value,
-                    ),
-                )
-            else:
-                conn.execute(
-                    "UPDATE approvals SET status = ?, decision_reason = ?, decided_by = ?,"
-                    " decided_at = ? WHERE task_id = ?",
-                    ("approved" if approved else "rejected", reason, by, self.now(), full_id),
-                )
-        if gone:
-            raise UsageError(
-                f"the process that held task {full_id} for approval has ended;"
-                " nothing was waiting for this decision (the task is now cancelled)",
-                hint=f"run it again: `switchboard handoff {full_id} --to PROVIDER`",
-            )
-        record = self.approval(full_id)
-        assert record is not None
-        return record
-
-    def approval(self, task_id: str) -> ApprovalRecord | None:
-        rows = self.read("SELECT * FROM approvals WHERE task_id = ?", (task_id,))
-        return ApprovalRecord.from_row(rows[0]) if rows else None
-
-    def pending_approvals(self) -> list[ApprovalRecord]:
-        """Held tasks waiting for a decision, oldest first."""
-        rows = self.read(
-            "SELECT a.*, t.prompt AS prompt FROM approvals a JOIN tasks t ON t.id = a.task_id"
-            " WHERE a.status = 'pending' ORDER BY a.created_at"
-        )
-        return [ApprovalRecord.from_row(row) for row in rows]
-
-    # --- handoffs ----------------------------------------------------------------------
-
-    def add_handoff(
-        self,
-        task_id: str,
-        state: HandoffState,
-        *,
-        reason: str,
-        from_provider: str | None = None,
-        to_provider: str | None = None,
-        mode: str = "brief",
-        brief: str = "",
-    ) -> int:
-        """Store one handoff state of a task (see migration 0003); returns its id."""
-        cursor = self._write(
-            "INSERT INTO handoffs (task_id, from_provider, to_provider, reason, mode,"
-            " schema_version, state, brief, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                task_id,
-                from_provider,
-                to_provider,
-                reason,
-                mode,
-                state.schema_version,
-                state.to_json(),
-                brief,
-                self.now(),
-            ),
-        )
-        return int(cursor.lastrowid or 0)
-
-    def handoffs(self, task_id: str) -> list[HandoffRecord]:
-        """The handoffs of a task, oldest first."""
-        rows = self.read("SELECT * FROM handoffs WHERE task_id = ? ORDER BY id", (task_id,))
-        return [HandoffRecord.from_row(row) for row in rows]
 
     @staticmethod
     def _require_row(cursor: sqlite3.Cursor, what: str, key: object) -> None:
@@ -690,32 +570,3 @@ class Store:
             (provider, since),
         )
         return int(rows[0][0])
-
-
-def outcome_drift(store: Store) -> dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int]]]:
-    """Check the ``attempt_outcomes`` totals against the attempts they summarise.
-
-    Returns (task type, provider) -> ((succeeded, finished) stored, (succeeded, finished)
-    counted from the attempts) for every pair where they differ; empty when consistent.
-    """
-    stored = {
-        (row["task_type"], row["provider"]): (int(row["succeeded"]), int(row["finished"]))
-        for row in store.read(
-            "SELECT task_type, provider, succeeded, finished FROM attempt_outcomes"
-        )
-    }
-    counted = {
-        (row["task_type"], row["provider"]): (int(row["succeeded"]), int(row["finished"]))
-        for row in store.read(
-            "SELECT t.task_type AS task_type, a.provider AS provider,"
-            " SUM(a.status = 'succeeded') AS succeeded, COUNT(*) AS finished"
-            " FROM tasks t JOIN attempts a ON a.task_id = t.id"
-            " WHERE a.status IN ('succeeded', 'failed') GROUP BY t.task_type, a.provider"
-        )
-    }
-    drift: dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int]]] = {}
-    for key in stored.keys() | counted.keys():
-        have, want = stored.get(key, (0, 0)), counted.get(key, (0, 0))
-        if have != want:
-            drift[key] = (have, want)
-    return drift

@@ -16,9 +16,9 @@ import pytest
 from switchboard.config.schema import BudgetConfig
 from switchboard.store import Ledger, MigrationError, Store, StoreError, connect, migrate
 from switchboard.store import db as store_db
+from switchboard.store.consistency import outcome_drift
 from switchboard.store.db import Migration, available_migrations, checksum, split_statements
 from switchboard.store.ledger import spend_drift
-from switchboard.store.store import outcome_drift
 
 EXPECTED_TABLES = {
     "schema_migrations",

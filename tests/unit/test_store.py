@@ -24,7 +24,7 @@ from switchboard.events import (
 from switchboard.models import AttemptStatus, Task, TaskStatus, Usage
 from switchboard.paths import default_db_path
 from switchboard.store import Store, StoreError, TaskSummary
-from switchboard.store.store import outcome_drift
+from switchboard.store.consistency import outcome_drift
 
 
 class FakeClock:
