@@ -10,21 +10,16 @@ prompt as the last user turn. The usage of the attempt must be its own requests 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from switchboard.adapters.base import Adapter, RunContext
 from switchboard.adapters.claude_code import ClaudeCodeAdapter
 from switchboard.adapters.codex import CodexAdapter
 from switchboard.adapters.gemini_cli import GeminiCliAdapter
-from switchboard.config.permissions import PermissionProfile
-from switchboard.config.schema import ProviderConfig
-from switchboard.events import AdapterEvent, Finished, SessionStarted, UsageDelta
+from switchboard.events import SessionStarted
 from switchboard.handoff.state import (
     HandoffState,
     Message,
@@ -33,17 +28,12 @@ from switchboard.handoff.state import (
     ToolCallPart,
     ToolResultPart,
 )
-from switchboard.models import Task, Usage
-from switchboard.pricing import resolve_provider
+from switchboard.models import Usage
 from switchboard.testing import FakeProvider, RecordedRequest, Reply, ToolCall
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from .transplant_support import INPUT, KEY, OUTPUT, PROMPT, SIGNATURE, context, finished, run, used
 
-KEY = "sk-transplant-integration-key-0123456789"
-PROMPT = "Continue the handoff: make the GIRAFFE test pass"
-SIGNATURE = "FOREIGN-REASONING-SIGNATURE"
-#: one request's usage, as the fake provider reports it
-INPUT, OUTPUT = 1234, 56
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def handoff(reasoning_vendor: str) -> HandoffState:
@@ -66,46 +56,6 @@ def handoff(reasoning_vendor: str) -> HandoffState:
             Message(role="assistant", parts=[TextPart(text="It prints FLAMINGO; editing next.")]),
         ],
     )
-
-
-def context(
-    kind: str, api_base: str, binary: Path, workspace: Path, state: HandoffState
-) -> RunContext:
-    config = ProviderConfig(
-        adapter=kind, model="fake-model", api_base=api_base, command=str(binary), timeout_s=120.0
-    )
-    return RunContext(
-        task=Task(prompt="the original task", workspace=workspace),
-        provider=resolve_provider("target", config),
-        api_key=SecretStr(KEY),
-        workspace=workspace,
-        permissions=PermissionProfile.model_validate({"mode": "workspace-write"}),
-        handoff=state,
-        handoff_mode="transplant",
-        prompt_override=PROMPT,
-    )
-
-
-def run(adapter: Adapter, ctx: RunContext) -> list[AdapterEvent]:
-    async def collect() -> list[AdapterEvent]:
-        return [event async for event in adapter.run(ctx)]
-
-    return asyncio.run(asyncio.wait_for(collect(), 150))
-
-
-def used(events: list[AdapterEvent]) -> Usage:
-    total = Usage()
-    for event in events:
-        if isinstance(event, UsageDelta):
-            total = total + event.usage
-    return total
-
-
-def finished(events: list[AdapterEvent]) -> Finished:
-    last = events[-1]
-    assert isinstance(last, Finished), last
-    assert last.status == "succeeded"
-    return last
 
 
 def texts(content: Any) -> str:

@@ -9,21 +9,17 @@ message; the usage of the attempt must be its own requests only.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from switchboard.adapters._harness import Launch
 from switchboard.adapters.base import RunContext
 from switchboard.adapters.opencode import OpenCodeAdapter
-from switchboard.config.permissions import PermissionProfile
-from switchboard.config.schema import ProviderConfig
 from switchboard.errors import ProviderFailure
-from switchboard.events import AdapterEvent, Finished, SessionStarted, UsageDelta
+from switchboard.events import Finished, SessionStarted, UsageDelta
 from switchboard.handoff.state import (
     HandoffState,
     Message,
@@ -33,18 +29,13 @@ from switchboard.handoff.state import (
     ToolResultPart,
 )
 from switchboard.handoff.transplant.opencode import EXPORT_FILE
-from switchboard.models import Task, Usage
+from switchboard.models import Usage
 from switchboard.policies.compile import CompiledPermissions
-from switchboard.pricing import resolve_provider
 from switchboard.testing import FakeProvider, RecordedRequest, Reply, ToolCall
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from .transplant_support import INPUT, KEY, OUTPUT, PROMPT, SIGNATURE, context, run
 
-KEY = "sk-transplant-integration-key-0123456789"
-PROMPT = "Continue the handoff: make the GIRAFFE test pass"
-SIGNATURE = "FOREIGN-REASONING-SIGNATURE"
-#: one request's usage, as the fake provider reports it
-INPUT, OUTPUT = 1234, 56
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def handoff() -> HandoffState:
@@ -76,32 +67,9 @@ def handoff() -> HandoffState:
     )
 
 
-def context(api_base: str, binary: Path, workspace: Path) -> RunContext:
-    config = ProviderConfig(
-        adapter="opencode",
-        model="fake-model",
-        api_base=api_base,
-        command=str(binary),
-        timeout_s=120.0,
-        price={"input_per_mtok": 3.0, "output_per_mtok": 15.0},
-    )
-    return RunContext(
-        task=Task(prompt="the original task", workspace=workspace),
-        provider=resolve_provider("target", config),
-        api_key=SecretStr(KEY),
-        workspace=workspace,
-        permissions=PermissionProfile.model_validate({"mode": "workspace-write"}),
-        handoff=handoff(),
-        handoff_mode="transplant",
-        prompt_override=PROMPT,
-    )
-
-
-def run(adapter: OpenCodeAdapter, ctx: RunContext) -> list[AdapterEvent]:
-    async def collect() -> list[AdapterEvent]:
-        return [event async for event in adapter.run(ctx)]
-
-    return asyncio.run(asyncio.wait_for(collect(), 150))
+def opencode_context(api_base: str, binary: Path, workspace: Path) -> RunContext:
+    price = {"input_per_mtok": 3.0, "output_per_mtok": 15.0}
+    return context("opencode", api_base, binary, workspace, handoff(), price=price)
 
 
 def conversation(request: RecordedRequest) -> list[dict[str, Any]]:
@@ -141,7 +109,7 @@ def test_opencode_resumes_the_imported_session(
                      input_tokens=INPUT, output_tokens=OUTPUT),
             Reply("Carrying on.", input_tokens=INPUT, output_tokens=OUTPUT),
         )  # fmt: skip
-        ctx = context(fake.openai_base, harness_bins["opencode"], workspace)
+        ctx = opencode_context(fake.openai_base, harness_bins["opencode"], workspace)
         events = run(OpenCodeAdapter(), ctx)
         requests = fake.task_requests
     last = events[-1]
@@ -179,7 +147,7 @@ def test_an_export_the_cli_refuses_fails_the_attempt_before_any_request(
     tmp_path: Path, harness_bins: dict[str, Path]
 ) -> None:
     with FakeProvider() as fake:
-        ctx = context(fake.openai_base, harness_bins["opencode"], tmp_path)
+        ctx = opencode_context(fake.openai_base, harness_bins["opencode"], tmp_path)
         with pytest.raises(ProviderFailure) as caught:
             run(_BrokenExport(), ctx)
         requests = fake.task_requests
