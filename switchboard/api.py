@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from switchboard._runner import run_interruptible
 from switchboard.adapters.base import Adapter
 from switchboard.config.schema import Config, ProviderConfig
-from switchboard.engine import Engine, EventSink
+from switchboard.engine import Engine
 from switchboard.errors import UsageError
 from switchboard.events import Event
 from switchboard.models import Provider, Result, Task
@@ -25,6 +25,7 @@ from switchboard.plugins import load_adapter, load_policies
 from switchboard.policies.base import Policy
 from switchboard.pricing import resolve_provider
 from switchboard.router import RouteDecision
+from switchboard.task_run import EventSink
 
 if TYPE_CHECKING:
     from switchboard.handoff.prepare import PreparedHandoff

@@ -30,12 +30,12 @@ from textual.binding import Binding, BindingType
 from textual.worker import Worker
 
 from switchboard.api import Switchboard
-from switchboard.engine import EventSink
 from switchboard.errors import RoutingError, SwitchboardError, UsageError
 from switchboard.events import Event
 from switchboard.models import Result, TaskStatus
 from switchboard.router import task_types
 from switchboard.store import ApprovalRecord, TaskSummary, TaskTrace
+from switchboard.task_run import EventSink
 from switchboard.tui.actions import task_action
 from switchboard.tui.approvals import ApprovalDesk
 from switchboard.tui.board_screen import BoardScreen

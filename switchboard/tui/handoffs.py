@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from textual.app import App
 
 from switchboard.api import Switchboard
-from switchboard.engine import EventSink
 from switchboard.errors import SwitchboardError
 from switchboard.events import Event
 from switchboard.models import Result
 from switchboard.store import TaskTrace
+from switchboard.task_run import EventSink
 from switchboard.tui.handoff_screen import HandoffScreen
 from switchboard.tui.model import TaskBoard
 
