@@ -56,6 +56,7 @@ from switchboard.money import format_usd
 from switchboard.policies.base import PolicyContext
 from switchboard.pricing import cost_of_usage
 from switchboard.router import RouteDecision
+from switchboard.router.plan import applicable_rule
 from switchboard.store import Reservation
 from switchboard.workspaces.lifecycle import EDITS_FILES, TaskWorkspace
 
@@ -333,13 +334,10 @@ class TaskRun:
         return await self.finish(status, error=error, text=self.last_text)
 
     def _ladder_length(self) -> int:
-        """How many rungs the task's ladder has (0 without one): a ladder is climbed whole."""
-        for rule in self.engine.config.routes:
-            if rule.task_type == self.decision.task_type and rule.ladder:
-                return len(rule.ladder)
-        return max(
-            (len(r.ladder) for r in self.engine.config.routes if r.task_type == "*"), default=0
-        )
+        """How many rungs the task's ladder has (0 without one): a ladder is climbed whole.
+        The rule is the one the router applied (:func:`applicable_rule`)."""
+        found = applicable_rule(self.engine.config.routes, self.decision.task_type)
+        return len(found[1].ladder) if found else 0
 
     async def hand_over(self, provider: Provider) -> None:
         """If an earlier provider gave up (or the user moved the task), build the state so
