@@ -28,6 +28,7 @@ from switchboard.handoff.state import (
     ToolCallPart,
     ToolResultPart,
 )
+from switchboard.pricing import estimate_tokens
 
 TokenCounter = Callable[[str], int]
 
@@ -36,11 +37,6 @@ _RESULT_CHARS = 600
 _ARGS_CHARS = 300
 _TEXT_CHARS = 2_000
 _FAILURE_CHARS = 4_000
-
-
-def rough_tokens(text: str) -> int:
-    """Four characters per token: the estimate used when no tokenizer is wanted."""
-    return -(-len(text) // 4)
 
 
 @dataclass(frozen=True)
@@ -166,7 +162,7 @@ class _Fitter:
     """Counts tokens with ``counter`` only when a rough bound cannot decide."""
 
     def __init__(self, counter: TokenCounter | None) -> None:
-        self.counter = counter or rough_tokens
+        self.counter = counter or estimate_tokens
 
     def tokens(self, text: str, budget: int) -> int:
         """Tokens of ``text``: exact when it is a real part of ``budget``, else an upper
@@ -187,7 +183,7 @@ def render_brief(
     count_tokens: TokenCounter | None = None,
 ) -> str:
     """The brief for a harness that starts fresh, within ``max_tokens`` of the target's
-    tokenizer (``count_tokens``; a four-characters-per-token estimate when None)."""
+    tokenizer (``count_tokens``; :func:`~switchboard.pricing.estimate_tokens` when None)."""
     fit = _Fitter(count_tokens)
     sections = _sections(state)
     header = _header(state)

@@ -17,10 +17,11 @@ from functools import lru_cache
 
 from switchboard.adapters.base import Adapter, HandoffMode
 from switchboard.config.schema import HandoffConfig
-from switchboard.handoff.brief import TokenCounter, render_brief, render_continuation, rough_tokens
+from switchboard.handoff.brief import TokenCounter, render_brief, render_continuation
 from switchboard.handoff.redact import redact_text
 from switchboard.handoff.state import HandoffState
 from switchboard.models import Provider
+from switchboard.pricing import estimate_tokens
 
 #: assumed when a provider does not set context_window
 DEFAULT_CONTEXT_WINDOW = 128_000
@@ -75,8 +76,8 @@ def prepare_handoff(
 @lru_cache(maxsize=64)
 def token_counter(model: str) -> TokenCounter:
     """Counts tokens the way ``model`` does, through litellm's tokenizers (imported only
-    when a brief is large enough for the count to matter); four characters per token
-    if litellm has no tokenizer for it."""
+    when a brief is large enough for the count to matter); the project's estimate
+    (:func:`~switchboard.pricing.estimate_tokens`) if litellm cannot count."""
 
     def count(text: str) -> int:
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -85,6 +86,6 @@ def token_counter(model: str) -> TokenCounter:
 
             return int(litellm.token_counter(model=model, text=text))
         except Exception:
-            return rough_tokens(text)
+            return estimate_tokens(text)
 
     return count
