@@ -74,15 +74,10 @@ def capture(ws: Workspace, config: WorkspaceConfig | None = None) -> WorkspaceRe
             f"the workspace folder {ws.diff_root} of task {ws.task_id} no longer exists"
         )
     tree = _git.working_tree(ws.diff_root, git_dir=ws.git_dir)
-    patch, pairs = _git.diff(ws.diff_root, ws.base_commit, tree, git_dir=ws.git_dir)
-    text, truncated = _cut(patch, config.max_diff_bytes)
-    changes = [FileChange(path, _KINDS.get(status[:1], "modified")) for status, path in pairs]
-    commit = None
+    result = _diff(ws.diff_root, ws.base_commit, tree, config, git_dir=ws.git_dir)
     if ws.mode == "worktree" and config.commit:
-        commit = _commit_on_branch(ws, ws.diff_root, tree)
-    return WorkspaceResult(
-        diff=text, changed_files=changes, diff_truncated=truncated, commit=commit
-    )
+        result = replace(result, commit=_commit_on_branch(ws, ws.diff_root, tree))
+    return result
 
 
 def uncommitted(folder: Path, config: WorkspaceConfig | None = None) -> WorkspaceResult | None:
@@ -95,8 +90,14 @@ def uncommitted(folder: Path, config: WorkspaceConfig | None = None) -> Workspac
     head = _git.head(top) if top is not None else None
     if top is None or head is None:
         return None
-    tree = _git.working_tree(top)
-    patch, pairs = _git.diff(top, head, tree)
+    return _diff(top, head, _git.working_tree(top), config)
+
+
+def _diff(
+    root: Path, base: str, tree: str, config: WorkspaceConfig, *, git_dir: Path | None = None
+) -> WorkspaceResult:
+    """The diff from ``base`` to ``tree`` (cut to ``max_diff_bytes``) and its files."""
+    patch, pairs = _git.diff(root, base, tree, git_dir=git_dir)
     text, truncated = _cut(patch, config.max_diff_bytes)
     changes = [FileChange(path, _KINDS.get(status[:1], "modified")) for status, path in pairs]
     return WorkspaceResult(diff=text, changed_files=changes, diff_truncated=truncated)
